@@ -1,0 +1,35 @@
+"""archive-qa: question answering over a news archive.
+
+>>> from qa import Archive
+>>> archive = Archive.open("index")
+>>> archive.ask("Who leads the Ukrainian delegation?").sentence
+"""
+
+import logging
+
+from qa.archive import Archive, ArchiveStats, RebuildReport
+from qa.parsing import InvalidInputError
+from qa.records import Answer, Article, Chunk, Hit, ImportOutcome, ImportReport, ImportStatus, Span, Teaser
+from qa.store import ArchiveIndexError, IndexBusyError, IndexCorruptError, IndexMismatchError
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = [
+    "Answer",
+    "Archive",
+    "ArchiveIndexError",
+    "ArchiveStats",
+    "Article",
+    "Chunk",
+    "Hit",
+    "ImportOutcome",
+    "ImportReport",
+    "ImportStatus",
+    "IndexBusyError",
+    "IndexCorruptError",
+    "IndexMismatchError",
+    "InvalidInputError",
+    "RebuildReport",
+    "Span",
+    "Teaser",
+]

@@ -1,0 +1,212 @@
+"""Answering without a generative model: the sentence of the retrieved passages that answers best.
+
+Every sentence that overlaps a retrieved chunk is a candidate, taken whole from the
+article body (so its span is exact even where a chunk cut a sentence). Candidates are
+scored by the dense similarity of the sentence to the question, the score of the
+passage it came from, and the names and numbers it shares with the question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.embedding import Embedder
+from qa.records import Answer, Hit, Span
+
+_ABBREVIATIONS = {
+    "z",
+    "b",
+    "bzw",
+    "ca",
+    "dr",
+    "prof",
+    "nr",
+    "st",
+    "vgl",
+    "u",
+    "a",
+    "etc",
+    "usw",
+    "inkl",
+    "ggf",
+    "evtl",
+    "mr",
+    "mrs",
+    "ms",
+    "jr",
+    "sr",
+    "vs",
+    "hl",
+    "abs",
+    "art",
+    "jh",
+    "mio",
+    "mrd",
+    "bspw",
+    "sog",
+    "d",
+    "h",
+}
+_SENTENCE_END = re.compile(r"[.!?…]+[\"“”»']*\s+|\n+")
+_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+_NAME = re.compile(r"\b[A-ZÄÖÜ][a-zäöüßéè]+(?:[ -][A-ZÄÖÜ][a-zäöüßéè]+)+\b")
+_PERSON_QUESTION = re.compile(r"^\W*(?:and\s+|und\s+)?(?:who|whom|whose|wer|wem|wen|wessen)\b", re.IGNORECASE)
+_STOPWORDS = frozenset(
+    """
+    what which when where does did will with from that this have been their there about into
+    over under they them than then also after before while would could should being were wird
+    wurde werden sind eine einer eines einem einen dass nach über unter sich nicht auch oder
+    aber wenn weil wann warum welche welcher welches dieser diese dieses durch gegen haben
+    hatte noch schon sein seine ihre
+    """.split()
+)
+_STEM_LENGTH = 5
+_PROXIMITY_SCALE = 4.0
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Sentence spans of ``text``; does not split after ordinals ("20. Paket") or abbreviations."""
+    spans, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        before = text[start : match.start()]
+        last_word = re.search(r"(\w+)$", before)
+        following = text[match.end() : match.end() + 1]
+        if match.group().strip() and last_word:
+            word = last_word.group(1)
+            if word.lower() in _ABBREVIATIONS or (word.isdigit() and len(word) <= 2) or following.islower():
+                continue
+        end = match.start() + len(match.group().rstrip())
+        if text[start:end].strip():
+            spans.append(Span(start, end))
+        start = match.end()
+    if text[start:].strip():
+        spans.append(Span(start, len(text.rstrip())))
+    return spans
+
+
+@dataclass(frozen=True)
+class AnswerWeights:
+    """How much each signal counts; fixed by measurement on the seed questions."""
+
+    sentence: float = 1.0
+    passage: float = 0.5
+    shared_terms: float = 0.03
+    answer_type: float = 0.05
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    hit: Hit
+    span: Span
+    text: str
+
+
+def _fold(word: str) -> str:
+    return word.lower().translate(str.maketrans("äöüß", "aous"))
+
+
+def question_stems(question: str) -> set[str]:
+    """Prefix stems of the question's content words; a shared prefix bridges cognates
+    across languages (Ukrainian/ukrainisch, Kremlin/Kreml, Russia/Russland)."""
+    words = (_fold(w) for w in _WORD.findall(question))
+    return {w[:_STEM_LENGTH] for w in words if len(w) >= 4 and w not in _STOPWORDS}
+
+
+def _word_positions(text: str) -> list[tuple[int, str]]:
+    return [(m.start(), _fold(m.group())[:_STEM_LENGTH]) for m in _WORD.finditer(text)]
+
+
+def lexical_overlap(stems: set[str], text: str) -> float:
+    """Share of the question's stems that the text contains."""
+    if not stems:
+        return 0.0
+    found = {stem for _pos, stem in _word_positions(text)}
+    return len(stems & found) / len(stems)
+
+
+def answer_proximity(question: str, stems: set[str], text: str) -> float:
+    """For a who-question, how close a name stands to a word of the question (1 = adjacent).
+
+    Wire reports put the answer in apposition: "der ukrainische Chefunterhändler Rustem
+    Umjerow"; a name far from the matched words is more often the speaker than the answer.
+    """
+    if not _PERSON_QUESTION.search(question):
+        return 0.0
+    words = _word_positions(text)
+    matched = [i for i, (_pos, stem) in enumerate(words) if stem in stems]
+    if not matched:
+        return 0.0
+    starts = [pos for pos, _stem in words]
+    best = 0.0
+    for name in _NAME.finditer(text):
+        first = next((i for i, pos in enumerate(starts) if pos >= name.start()), len(starts))
+        last = next((i for i, pos in enumerate(starts) if pos >= name.end()), len(starts)) - 1
+        if any(first <= i <= last for i in matched):
+            continue
+        distance = min(min(abs(i - first), abs(i - last)) for i in matched)
+        best = max(best, float(np.exp(-(distance - 1) / _PROXIMITY_SCALE)))
+    return best
+
+
+class AnswerFinder:
+    def __init__(self, embedder: Embedder, weights: AnswerWeights | None = None) -> None:
+        self.embedder = embedder
+        self.weights = weights or AnswerWeights()
+
+    def candidates(self, hits: Sequence[Hit], full_text: Callable[[Hit], str]) -> list[_Candidate]:
+        found: dict[tuple[str, int], _Candidate] = {}
+        for hit in hits:
+            text = full_text(hit)
+            for span in split_sentences(text):
+                if span.end <= hit.span.start or span.start >= hit.span.end:
+                    continue
+                key = (hit.article_id, span.start)
+                if key not in found:
+                    found[key] = _Candidate(hit, span, text[span.start : span.end])
+        return list(found.values())
+
+    def answer(
+        self,
+        question: str,
+        query_vector: np.ndarray,
+        passages: Sequence[Hit],
+        sources: Sequence[Hit],
+        full_text: Callable[[Hit], str],
+    ) -> Answer:
+        candidates = self.candidates(passages, full_text)
+        if not candidates:
+            return Answer(question, None, None, None, 0.0, tuple(sources))
+        sentence_vectors = self.embedder.embed_passages([c.text for c in candidates])
+        similarity = sentence_vectors @ query_vector
+        stems = question_stems(question)
+        best_passage = max(hit.score for hit in passages)
+        weights = self.weights
+        scores = []
+        for candidate, sim in zip(candidates, similarity, strict=True):
+            scores.append(
+                weights.sentence * float(sim)
+                + weights.passage * (candidate.hit.score - best_passage)
+                + weights.shared_terms * lexical_overlap(stems, candidate.text)
+                + weights.answer_type * answer_proximity(question, stems, candidate.text)
+            )
+        best = int(np.argmax(scores))
+        chosen = candidates[best]
+        return Answer(question, chosen.text, chosen.hit, chosen.span, float(scores[best]), tuple(sources))
+
+
+def highlight_html(text: str, mark: Span | None, offset: int = 0) -> str:
+    """``text`` as HTML-escaped markup with ``mark`` (in the coordinates ``text`` starts at
+    ``offset``) wrapped in ``<mark>``; article text is untrusted and never passed as HTML."""
+    import html
+
+    if mark is None:
+        return html.escape(text)
+    start = min(max(mark.start - offset, 0), len(text))
+    end = min(max(mark.end - offset, start), len(text))
+    if start == end:
+        return html.escape(text)
+    return html.escape(text[:start]) + "<mark>" + html.escape(text[start:end]) + "</mark>" + html.escape(text[end:])

@@ -1,0 +1,172 @@
+"""``Archive``: the one object that the CLI, the Streamlit app and Python users work with."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from qa.answering import AnswerFinder
+from qa.chunking import Chunker, ChunkingConfig
+from qa.embedding import Embedder, shared_embedder
+from qa.importing import Importer, ImportProgress, ProgressCallback
+from qa.records import Answer, Article, Hit, ImportReport, Teaser
+from qa.retrieval import Retriever
+from qa.store import IndexCounts, IndexStore
+
+INDEX_ENV = "QA_INDEX"
+DEFAULT_INDEX = Path("index")
+ANSWER_PASSAGES = 8
+_REBUILD_SLICE = 256
+
+
+def default_index_path() -> Path:
+    return Path(os.environ.get(INDEX_ENV, DEFAULT_INDEX))
+
+
+@dataclass(frozen=True)
+class ArchiveStats:
+    path: Path
+    model: str
+    dimension: int
+    generation: int
+    counts: IndexCounts
+    index_type: str
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    articles: int
+    teasers: int
+    chunks_embedded: int
+    seconds: float
+
+
+class Archive:
+    """A searchable news archive stored in one index directory.
+
+    >>> archive = Archive.open("index")
+    >>> archive.import_paths(["seeds"]).summary()
+    >>> archive.ask("Who leads the Ukrainian delegation?").sentence
+    """
+
+    def __init__(self, store: IndexStore, embedder: Embedder, chunker: Chunker) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.chunker = chunker
+        self._answers = AnswerFinder(embedder)
+        self._retriever = Retriever(store, embedder)
+
+    @classmethod
+    def open(
+        cls,
+        path: Path | str | None = None,
+        embedder: Embedder | None = None,
+        chunking: ChunkingConfig | None = None,
+    ) -> Archive:
+        """Open the index at ``path`` (created on first import); checks format and model now."""
+        embedder = embedder or shared_embedder()
+        store = IndexStore(Path(path) if path else default_index_path(), embedder.name, embedder.dimension)
+        store.snapshot()
+        return cls(store, embedder, Chunker(chunking))
+
+    @property
+    def path(self) -> Path:
+        return self.store.path
+
+    def import_paths(self, paths: Iterable[Path | str], progress: ProgressCallback | None = None) -> ImportReport:
+        """Import ``.txt`` articles and ``.jsonl`` files (or folders of them)."""
+        return Importer(self.store, self.embedder, self.chunker).import_paths(paths, progress)
+
+    def rebuild(self, progress: ProgressCallback | None = None) -> RebuildReport:
+        """Re-chunk and re-embed every stored article and teaser into a new generation."""
+        started = time.perf_counter()
+        articles, teasers = self.store.stored_content()
+        chunks_embedded = 0
+        with self.store.write(fresh=True) as batch:
+            pending: list[tuple[Article, list]] = []
+            done = 0
+
+            def flush() -> None:
+                nonlocal chunks_embedded, done
+                texts = [chunk.embed_text for _article, chunks in pending for chunk in chunks]
+                vectors = iter(self.embedder.embed_passages(texts))
+                for article, chunks in pending:
+                    batch.put_article(article, chunks, np.array([next(vectors) for _ in chunks], dtype=np.float32))
+                chunks_embedded += len(texts)
+                done += len(pending)
+                if progress:
+                    progress(ImportProgress(done, len(articles), chunks_embedded, pending[-1][0].source_path))
+                pending.clear()
+
+            for article in articles:
+                pending.append((article, self.chunker.chunk_article(article)))
+                if sum(len(chunks) for _article, chunks in pending) >= _REBUILD_SLICE:
+                    flush()
+            if pending:
+                flush()
+            teaser_chunks = [self.chunker.chunk_teaser(teaser) for teaser, _seen_in in teasers]
+            teaser_vectors = self.embedder.embed_passages([chunk.embed_text for chunk in teaser_chunks])
+            for (teaser, seen_in), chunk, vector in zip(teasers, teaser_chunks, teaser_vectors, strict=True):
+                batch.put_teaser(teaser, seen_in or "", chunk, vector)
+            chunks_embedded += len(teaser_chunks)
+        return RebuildReport(len(articles), len(teasers), chunks_embedded, time.perf_counter() - started)
+
+    def search(
+        self,
+        question: str,
+        k: int = 5,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        tags: Sequence[str] | None = None,
+    ) -> list[Hit]:
+        """The ``k`` most relevant articles or teasers, each by its best passage."""
+        return self._retriever.search(question, k, since, until, tags)
+
+    def ask(
+        self,
+        question: str,
+        k: int = 5,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        tags: Sequence[str] | None = None,
+    ) -> Answer:
+        """The sentence that best answers ``question``, where it stands, and the sources."""
+        query_vector = self.embedder.embed_queries([question])[0]
+        passages = self._retriever.chunks(question, max(ANSWER_PASSAGES, k), since, until, tags, query_vector)
+        sources = self._retriever.search(question, k, since, until, tags, query_vector)
+        snapshot = self.store.snapshot()
+        bodies: dict[str, str] = {}
+
+        def full_text(hit: Hit) -> str:
+            if hit.is_teaser:
+                return hit.text
+            if hit.article_id not in bodies:
+                article = snapshot.article(hit.article_id)
+                bodies[hit.article_id] = article.body if article else hit.text
+            return bodies[hit.article_id]
+
+        return self._answers.answer(question, query_vector, passages, sources, full_text)
+
+    def article(self, article_id: str) -> Article | None:
+        return self.store.snapshot().article(article_id)
+
+    def teasers(self) -> list[Teaser]:
+        return [teaser for teaser, _seen_in in self.store.snapshot().teasers()]
+
+    def stats(self) -> ArchiveStats:
+        snapshot = self.store.snapshot()
+        manifest = snapshot.manifest
+        return ArchiveStats(
+            path=self.path,
+            model=self.embedder.name,
+            dimension=self.embedder.dimension,
+            generation=snapshot.generation,
+            counts=snapshot.counts(),
+            index_type=manifest.faiss_type if manifest else "(empty)",
+        )

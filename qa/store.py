@@ -1,0 +1,644 @@
+"""The index on disk: a FAISS file and a SQLite metadata store, published as generations.
+
+An index is a directory::
+
+    manifest.json            format version, model, dimension, counts, current files
+    vectors-000007.faiss     FAISS IndexIDMap2: chunk id -> vector
+    metadata-000007.sqlite   articles, teasers, chunks (ids shared with FAISS)
+
+Files of a generation never change once published. A write copies the current metadata
+file, applies its changes to the copy and to an in-memory copy of the vectors, writes both
+under new names, fsyncs them, and only then replaces ``manifest.json`` (atomically, with
+``os.replace``). A crash at any moment leaves the previous generation in force; readers
+always see one whole generation and pick up a newer one on their next query.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from qa.parsing import BERLIN
+from qa.records import Article, Chunk, ChunkKind, Span, Teaser
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+LOCK_NAME = ".write.lock"
+FAISS_TYPE = "IDMap2,Flat(IP)"
+
+_ARTICLE_COLUMNS = "id, title, published, tags, source, url, source_path, body, repairs"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    published TEXT,
+    tags TEXT NOT NULL,
+    source TEXT,
+    url TEXT,
+    source_path TEXT,
+    body TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    repairs INTEGER NOT NULL DEFAULT 0,
+    imported_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_title_published ON articles (title, published);
+CREATE INDEX IF NOT EXISTS articles_published ON articles (published);
+CREATE TABLE IF NOT EXISTS article_tags (
+    article_id TEXT NOT NULL,
+    tag TEXT NOT NULL COLLATE NOCASE,
+    PRIMARY KEY (article_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS article_tags_tag ON article_tags (tag);
+CREATE TABLE IF NOT EXISTS teasers (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    section TEXT,
+    published TEXT,
+    first_seen_in TEXT
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    owner_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    embed_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_owner ON chunks (owner_id);
+CREATE INDEX IF NOT EXISTS chunks_embed_hash ON chunks (embed_hash);
+"""
+
+
+class ArchiveIndexError(RuntimeError):
+    """Base class: the index cannot be used as it is."""
+
+
+class IndexMismatchError(ArchiveIndexError):
+    """The index was built by another format version or with another model."""
+
+
+class IndexCorruptError(ArchiveIndexError):
+    """A file of the index is missing, truncated or unreadable."""
+
+
+class IndexBusyError(ArchiveIndexError):
+    """Another process is writing to the index."""
+
+
+@dataclass(frozen=True)
+class IndexCounts:
+    articles: int = 0
+    chunks: int = 0
+    teasers: int = 0
+    vectors: int = 0
+    newest_article: str | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int
+    model: str
+    dimension: int
+    generation: int
+    vectors_file: str
+    metadata_file: str
+    vectors_bytes: int
+    metadata_bytes: int
+    faiss_type: str = FAISS_TYPE
+    counts: IndexCounts = field(default_factory=IndexCounts)
+    created_at: str = ""
+    updated_at: str = ""
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            raw["counts"] = IndexCounts(**raw.get("counts", {}))
+            return cls(**raw)
+        except (OSError, ValueError, TypeError) as error:
+            raise IndexCorruptError(f"{path}: unreadable manifest ({error}); run `qa rebuild` or re-import") from None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False)
+
+
+def _utc(dt: datetime | None) -> str | None:
+    return dt.astimezone(UTC).isoformat(timespec="seconds") if dt else None
+
+
+def _berlin(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value).astimezone(BERLIN) if value else None
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync(path.parent)
+
+
+def _new_index(dimension: int) -> faiss.Index:
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+
+
+def _connect_schema(path: str) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, check_same_thread=False)
+    connection.executescript(_SCHEMA)
+    return connection
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: int
+    kind: ChunkKind
+    owner_id: str
+    position: int
+    span: Span
+    text: str
+
+
+@dataclass(frozen=True)
+class StoredOwner:
+    """What a hit needs from the article or teaser a chunk belongs to."""
+
+    id: str
+    title: str
+    published: datetime | None
+    tags: tuple[str, ...]
+    kind: ChunkKind
+
+
+class Snapshot:
+    """One published generation, read-only: vectors in memory, metadata in SQLite."""
+
+    def __init__(self, manifest: Manifest | None, vectors: faiss.Index, metadata: sqlite3.Connection) -> None:
+        self.manifest = manifest
+        self.vectors = vectors
+        self._db = metadata
+        self._lock = threading.Lock()
+
+    @property
+    def generation(self) -> int:
+        return self.manifest.generation if self.manifest else 0
+
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def counts(self) -> IndexCounts:
+        return self.manifest.counts if self.manifest else IndexCounts()
+
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``k`` nearest chunk ids by inner product, optionally among ``allowed`` ids only."""
+        if self.vectors.ntotal == 0 or k <= 0:
+            return []
+        params = None
+        if allowed is not None:
+            if len(allowed) == 0:
+                return []
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))
+        scores, ids = self.vectors.search(query.reshape(1, -1).astype(np.float32), k, params=params)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+
+    def filtered_chunk_ids(
+        self, since: datetime | None, until: datetime | None, tags: Sequence[str] | None
+    ) -> np.ndarray:
+        """Ids of chunks whose article (or teaser) lies in the date range and has a tag."""
+        clauses, params = [], []
+        date = "coalesce(a.published, t.published)"
+        if since:
+            clauses.append(f"{date} >= ?")
+            params.append(_utc(since))
+        if until:
+            clauses.append(f"{date} <= ?")
+            params.append(_utc(until))
+        if tags:
+            marks = ",".join("?" * len(tags))
+            clauses.append(
+                f"(EXISTS (SELECT 1 FROM article_tags g WHERE g.article_id = c.owner_id AND g.tag IN ({marks}))"
+                f" OR t.section IN ({marks}) COLLATE NOCASE)"
+            )
+            params.extend(tags)
+            params.extend(tags)
+        sql = (
+            "SELECT c.id FROM chunks c"
+            " LEFT JOIN articles a ON c.kind = 'article' AND a.id = c.owner_id"
+            " LEFT JOIN teasers t ON c.kind = 'teaser' AND t.id = c.owner_id"
+        )
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        return np.array([row[0] for row in self._query(sql, params)], dtype=np.int64)
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._query(
+            f"SELECT id, kind, owner_id, position, start, end, text FROM chunks WHERE id IN ({marks})", list(ids)
+        )
+        return {
+            row[0]: StoredChunk(row[0], ChunkKind(row[1]), row[2], row[3], Span(row[4], row[5]), row[6]) for row in rows
+        }
+
+    def owners(self, ids: Iterable[str]) -> dict[str, StoredOwner]:
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        found = {}
+        for row in self._query(f"SELECT id, title, published, tags FROM articles WHERE id IN ({marks})", ids):
+            found[row[0]] = StoredOwner(row[0], row[1], _berlin(row[2]), tuple(json.loads(row[3])), ChunkKind.ARTICLE)
+        for row in self._query(f"SELECT id, title, published, section FROM teasers WHERE id IN ({marks})", ids):
+            tags = (row[3],) if row[3] else ()
+            found[row[0]] = StoredOwner(row[0], row[1], _berlin(row[2]), tags, ChunkKind.TEASER)
+        return found
+
+    def article(self, article_id: str) -> Article | None:
+        rows = self._query(
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?",
+            (article_id,),
+        )
+        return _article_from_row(rows[0]) if rows else None
+
+    def articles(self) -> Iterator[Article]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY rowid").fetchall()
+        for row in rows:
+            yield _article_from_row(row)
+
+    def teasers(self) -> list[tuple[Teaser, str | None]]:
+        rows = self._query("SELECT title, text, section, published, first_seen_in FROM teasers ORDER BY rowid")
+        return [(Teaser(r[0], r[1], r[2], _berlin(r[3])), r[4]) for r in rows]
+
+
+def _article_from_row(row: tuple) -> Article:
+    from qa.records import PARAGRAPH_SEPARATOR
+
+    return Article(
+        id=row[0],
+        title=row[1],
+        published=_berlin(row[2]),
+        tags=tuple(json.loads(row[3])),
+        source=row[4],
+        url=row[5],
+        source_path=row[6] or "",
+        paragraphs=tuple(row[7].split(PARAGRAPH_SEPARATOR)),
+        repairs=row[8],
+    )
+
+
+class WriteBatch:
+    """Changes to a private copy of the current generation; published by :meth:`IndexStore.write`."""
+
+    def __init__(self, db: sqlite3.Connection, vectors: faiss.Index) -> None:
+        self.db = db
+        self.vectors = vectors
+        self._removed: list[int] = []
+
+    def find_article(self, article_id: str) -> tuple[str, str] | None:
+        """``(id, content_hash)`` of a stored article with this id."""
+        row = self.db.execute("SELECT id, content_hash FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def find_same_story(self, title: str, published: datetime | None) -> tuple[str, str] | None:
+        """A stored article with the same title and date: an earlier version of the same story."""
+        if published is None:
+            return None
+        row = self.db.execute(
+            "SELECT id, content_hash FROM articles WHERE title = ? AND published = ?", (title, _utc(published))
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def has_teaser(self, teaser_id: str) -> bool:
+        return self.db.execute("SELECT 1 FROM teasers WHERE id = ?", (teaser_id,)).fetchone() is not None
+
+    def reusable_vectors(self, owner_id: str) -> dict[str, np.ndarray]:
+        """Vectors of an article's stored chunks by embedded-text hash, so an update re-embeds only what changed."""
+        rows = self.db.execute("SELECT id, embed_hash FROM chunks WHERE owner_id = ?", (owner_id,)).fetchall()
+        return {embed_hash: self.vectors.reconstruct(chunk_id) for chunk_id, embed_hash in rows}
+
+    def delete_owner(self, owner_id: str) -> None:
+        ids = [row[0] for row in self.db.execute("SELECT id FROM chunks WHERE owner_id = ?", (owner_id,))]
+        self._removed.extend(ids)
+        self.db.execute("DELETE FROM chunks WHERE owner_id = ?", (owner_id,))
+        self.db.execute("DELETE FROM article_tags WHERE article_id = ?", (owner_id,))
+        self.db.execute("DELETE FROM articles WHERE id = ?", (owner_id,))
+
+    def _add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        if len(chunks) != len(vectors):
+            raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+        ids = []
+        for chunk in chunks:
+            cursor = self.db.execute(
+                "INSERT INTO chunks (kind, owner_id, position, start, end, text, embed_hash)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    chunk.kind.value,
+                    chunk.owner_id,
+                    chunk.position,
+                    chunk.span.start,
+                    chunk.span.end,
+                    chunk.text,
+                    chunk.text_hash,
+                ),
+            )
+            ids.append(cursor.lastrowid)
+        if ids:
+            self.vectors.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.array(ids, dtype=np.int64))
+
+    def put_article(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        self.db.execute(
+            "INSERT INTO articles (id, title, published, tags, source, url, source_path, body, content_hash, repairs,"
+            " imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                article.id,
+                article.title,
+                _utc(article.published),
+                json.dumps(list(article.tags), ensure_ascii=False),
+                article.source,
+                article.url,
+                article.source_path,
+                article.body,
+                article.content_hash,
+                article.repairs,
+                datetime.now(UTC).isoformat(timespec="seconds"),
+            ),
+        )
+        self.db.executemany(
+            "INSERT OR IGNORE INTO article_tags (article_id, tag) VALUES (?, ?)",
+            [(article.id, t) for t in article.tags],
+        )
+        self._add_chunks(chunks, vectors)
+
+    def put_teaser(self, teaser: Teaser, seen_in: str, chunk: Chunk, vector: np.ndarray) -> None:
+        self.db.execute(
+            "INSERT INTO teasers (id, title, text, section, published, first_seen_in) VALUES (?, ?, ?, ?, ?, ?)",
+            (teaser.id, teaser.title, teaser.text, teaser.section, _utc(teaser.published), seen_in),
+        )
+        self._add_chunks([chunk], vector.reshape(1, -1))
+
+    def _flush_removals(self) -> None:
+        if self._removed:
+            self.vectors.remove_ids(faiss.IDSelectorBatch(np.array(self._removed, dtype=np.int64)))
+            self._removed.clear()
+
+    def counts(self) -> IndexCounts:
+        self._flush_removals()
+
+        def scalar(sql: str) -> object:
+            return self.db.execute(sql).fetchone()[0]
+
+        newest = _berlin(scalar("SELECT max(published) FROM articles"))
+        return IndexCounts(
+            articles=scalar("SELECT count(*) FROM articles"),
+            chunks=scalar("SELECT count(*) FROM chunks WHERE kind = 'article'"),
+            teasers=scalar("SELECT count(*) FROM teasers"),
+            vectors=int(self.vectors.ntotal),
+            newest_article=newest.isoformat() if newest else None,
+        )
+
+
+class IndexStore:
+    """Opens, reads and writes one index directory; one instance per process is enough."""
+
+    def __init__(self, path: Path, model: str, dimension: int, lock_timeout: float = 10.0) -> None:
+        self.path = Path(path)
+        self.model = model
+        self.dimension = dimension
+        self.lock_timeout = lock_timeout
+        self._snapshot: Snapshot | None = None
+        self._manifest_stamp: tuple[int, int, int] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / MANIFEST_NAME
+
+    def exists(self) -> bool:
+        return self.manifest_path.exists()
+
+    def _check(self, manifest: Manifest) -> None:
+        if manifest.format_version != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"{self.path}: index format version {manifest.format_version}, this version of qa reads "
+                f"{FORMAT_VERSION}; run `qa rebuild --index {self.path}` to rebuild it from its articles"
+            )
+        if manifest.model != self.model or manifest.dimension != self.dimension:
+            raise IndexMismatchError(
+                f"{self.path}: index built with model {manifest.model} (dimension {manifest.dimension}), "
+                f"but qa embeds with {self.model} (dimension {self.dimension}); "
+                f"run `qa rebuild --index {self.path}` to re-embed its articles"
+            )
+
+    def _load(self, manifest: Manifest) -> Snapshot:
+        vectors_path = self.path / manifest.vectors_file
+        metadata_path = self.path / manifest.metadata_file
+        for path, expected in ((vectors_path, manifest.vectors_bytes), (metadata_path, manifest.metadata_bytes)):
+            if not path.exists():
+                raise IndexCorruptError(f"{path}: missing; run `qa rebuild` or re-import")
+            actual = path.stat().st_size
+            if actual != expected:
+                raise IndexCorruptError(
+                    f"{path}: {actual:,} bytes, manifest says {expected:,} (truncated or replaced); run `qa rebuild`"
+                )
+        try:
+            vectors = faiss.read_index(str(vectors_path))
+            metadata = sqlite3.connect(f"file:{metadata_path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+            metadata.execute("SELECT count(*) FROM chunks").fetchone()
+        except (RuntimeError, sqlite3.DatabaseError) as error:
+            raise IndexCorruptError(f"{self.path}: cannot read generation {manifest.generation}: {error}") from None
+        if vectors.ntotal != manifest.counts.vectors:
+            raise IndexCorruptError(
+                f"{vectors_path}: {vectors.ntotal} vectors, manifest says {manifest.counts.vectors}; run `qa rebuild`"
+            )
+        return Snapshot(manifest, vectors, metadata)
+
+    def _empty(self) -> Snapshot:
+        return Snapshot(None, _new_index(self.dimension), _connect_schema(":memory:"))
+
+    def read_manifest(self, check: bool = True) -> Manifest | None:
+        if not self.exists():
+            return None
+        manifest = Manifest.read(self.manifest_path)
+        if check:
+            self._check(manifest)
+        return manifest
+
+    def stored_content(self) -> tuple[list[Article], list[tuple[Teaser, str | None]]]:
+        """Articles and teasers of the current generation, read without its vectors or model check.
+
+        What a rebuild starts from, so it works when the vectors are lost or were made
+        by another model.
+        """
+        manifest = self.read_manifest(check=False)
+        if manifest is None:
+            return [], []
+        path = self.path / manifest.metadata_file
+        if not path.exists():
+            raise ArchiveIndexError(f"{path}: missing; the stored articles are lost, re-import them")
+        metadata = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        snapshot = Snapshot(manifest, _new_index(self.dimension), metadata)
+        try:
+            return list(snapshot.articles()), snapshot.teasers()
+        except sqlite3.DatabaseError as error:
+            raise ArchiveIndexError(f"{path}: unreadable ({error}); re-import the archive") from None
+        finally:
+            snapshot.close()
+
+    def snapshot(self) -> Snapshot:
+        """The newest published generation; cheap when nothing changed (one ``stat``)."""
+        with self._lock:
+            for _attempt in range(5):
+                try:
+                    stat = self.manifest_path.stat()
+                    stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+                except FileNotFoundError:
+                    stamp = None
+                if self._snapshot is not None and stamp == self._manifest_stamp:
+                    return self._snapshot
+                try:
+                    manifest = self.read_manifest()
+                    fresh = self._load(manifest) if manifest else self._empty()
+                except IndexCorruptError:
+                    # A writer may have just replaced the generation we were about to read.
+                    if self.read_manifest() != manifest:
+                        continue
+                    raise
+                self._snapshot, self._manifest_stamp = fresh, stamp
+                return fresh
+            raise IndexCorruptError(f"{self.path}: the index kept changing while it was being opened")
+
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / LOCK_NAME, "a+") as handle:
+            deadline = time.monotonic() + self.lock_timeout
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as error:
+                    if error.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        handle.seek(0)
+                        holder = handle.read().strip() or "another process"
+                        raise IndexBusyError(
+                            f"{self.path}: another import is writing to this index ({holder}); "
+                            "try again when it has finished"
+                        ) from None
+                    time.sleep(0.2)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}")
+            handle.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _remove_stale(self, keep: set[str]) -> None:
+        for path in self.path.iterdir():
+            if path.name in keep or path.name in (MANIFEST_NAME, LOCK_NAME):
+                continue
+            if path.name.startswith(("vectors-", "metadata-", ".building-", f".{MANIFEST_NAME}.")):
+                with contextlib.suppress(OSError):
+                    if path.is_dir():
+                        shutil.rmtree(path)
+                    else:
+                        path.unlink()
+
+    @contextlib.contextmanager
+    def write(self, fresh: bool = False) -> Iterator[WriteBatch]:
+        """Apply changes to a copy of the current generation and publish it atomically.
+
+        Only one writer at a time (an exclusive lock on the directory); ``fresh`` starts
+        from an empty generation, as a rebuild does.
+        """
+        with self._write_lock():
+            current = self.read_manifest(check=not fresh)
+            generation = (current.generation if current else 0) + 1
+            staging = Path(tempfile.mkdtemp(prefix=".building-", dir=self.path))
+            metadata_tmp = staging / "metadata.sqlite"
+            vectors_tmp = staging / "vectors.faiss"
+            try:
+                if current and not fresh:
+                    shutil.copyfile(self.path / current.metadata_file, metadata_tmp)
+                    vectors = faiss.read_index(str(self.path / current.vectors_file))
+                else:
+                    vectors = _new_index(self.dimension)
+                db = _connect_schema(str(metadata_tmp))
+                db.execute("PRAGMA journal_mode = MEMORY")
+                db.execute("PRAGMA synchronous = OFF")
+                batch = WriteBatch(db, vectors)
+                with db:
+                    yield batch
+                    counts = batch.counts()
+                db.close()
+                faiss.write_index(vectors, str(vectors_tmp))
+                for path in (metadata_tmp, vectors_tmp):
+                    _fsync(path)
+                vectors_name = f"vectors-{generation:06d}.faiss"
+                metadata_name = f"metadata-{generation:06d}.sqlite"
+                os.replace(vectors_tmp, self.path / vectors_name)
+                os.replace(metadata_tmp, self.path / metadata_name)
+                now = datetime.now(UTC).isoformat(timespec="seconds")
+                manifest = Manifest(
+                    format_version=FORMAT_VERSION,
+                    model=self.model,
+                    dimension=self.dimension,
+                    generation=generation,
+                    vectors_file=vectors_name,
+                    metadata_file=metadata_name,
+                    vectors_bytes=(self.path / vectors_name).stat().st_size,
+                    metadata_bytes=(self.path / metadata_name).stat().st_size,
+                    counts=counts,
+                    created_at=current.created_at if current and not fresh else now,
+                    updated_at=now,
+                )
+                _write_atomic(self.manifest_path, manifest.to_json())
+                logger.info("Published generation %d of %s: %s", generation, self.path, counts)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            self._remove_stale({vectors_name, metadata_name})
