@@ -1,0 +1,40 @@
+import pytest
+from click.testing import CliRunner
+
+from qa.cli import main
+from tests.conftest import SEEDS
+
+pytestmark = pytest.mark.slow
+
+
+def test_import_ask_search_stats(tmp_path):
+    runner = CliRunner()
+    index = str(tmp_path / "index")
+    result = runner.invoke(main, ["import", str(SEEDS), "--index", index, "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "1 imported, 0 updated, 0 unchanged, 0 failed" in result.output
+
+    result = runner.invoke(main, ["ask", "Who leads the Ukrainian delegation?", "--index", index])
+    assert result.exit_code == 0, result.output
+    assert "Rustem Umjerow" in result.output.splitlines()[0]
+    assert "2025-12-18" in result.output
+
+    result = runner.invoke(main, ["search", "Sanktionen", "--index", index, "-k", "2"])
+    assert result.exit_code == 0 and result.output.startswith("1. ")
+
+    result = runner.invoke(main, ["stats", "--index", index])
+    assert "articles:   1" in result.output and "teasers:    6" in result.output
+
+
+def test_failed_inputs_set_the_exit_code(tmp_path):
+    (tmp_path / "empty.txt").write_text("")
+    result = CliRunner().invoke(
+        main, ["import", str(tmp_path / "empty.txt"), "--index", str(tmp_path / "i"), "--quiet"]
+    )
+    assert result.exit_code == 1
+    assert "empty.txt: empty file" in result.output
+
+
+def test_every_command_has_help():
+    for name, command in main.commands.items():
+        assert command.help, name

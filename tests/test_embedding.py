@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+
+from qa.embedding import DIMENSION, PASSAGE_PREFIX, QUERY_PREFIX, _dequantise_q4_0, ensure_model
+
+pytestmark = pytest.mark.slow
+
+
+def test_q4_0_block_layout():
+    scale = np.float16(0.5).tobytes()
+    nibbles = bytes((lo | (hi << 4)) for lo, hi in zip(range(16), range(16), strict=True))
+    values = _dequantise_q4_0(scale + nibbles, 32)
+    expected = (np.concatenate([np.arange(16), np.arange(16)]) - 8) * 0.5
+    assert np.array_equal(values, expected)
+
+
+def test_the_model_folder_is_built_once_and_marked_verified():
+    folder = ensure_model()
+    assert (folder / "archive_qa_build.json").exists()
+    assert (folder / "tokenizer.json").stat().st_size > 10_000_000
+    assert ensure_model() == folder
+
+
+def test_prefixes_are_applied_by_the_embedder_only(embedder):
+    raw = embedder._encode([QUERY_PREFIX + "Wer verhandelt?", PASSAGE_PREFIX + "Wer verhandelt?"], False)
+    assert np.allclose(embedder.embed_queries(["Wer verhandelt?"])[0], raw[0], atol=1e-5)
+    assert np.allclose(embedder.embed_passages(["Wer verhandelt?"])[0], raw[1], atol=1e-5)
+    assert raw.shape == (2, DIMENSION)
+    assert np.allclose(np.linalg.norm(raw, axis=1), 1.0, atol=1e-5)
+
+
+def test_cross_lingual_similarity(embedder):
+    question = embedder.embed_queries(["Who leads the negotiations?"])[0]
+    passages = embedder.embed_passages(["Er führt die Verhandlungen.", "Das Wetter ist heute sonnig."])
+    scores = passages @ question
+    assert scores[0] > scores[1]

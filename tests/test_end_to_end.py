@@ -1,0 +1,173 @@
+"""Import -> search -> ask with the real model, real FAISS and real SQLite."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from qa import Archive, ImportStatus
+from qa.parsing import DEFAULT_MAX_ARTICLE_BYTES
+from tests.conftest import SEED_FILE, SEEDS, write_article
+
+pytestmark = pytest.mark.slow
+
+SEED_QUESTIONS = [
+    ("Who leads the Ukrainian delegation?", "Rustem Umjerow"),
+    ("Wer führt die Gespräche für die USA?", "Witkoff"),
+    ("Where will the Kremlin and US officials meet?", "Miami"),
+    ("What did the EU present on the anniversary of the invasion?", "Paket"),
+    ("Why did Trump drop the tariffs on India?", "Indien"),
+]
+
+
+def test_umjerow_question_is_answered_with_the_sentence_that_names_him(seed_archive):
+    answer = seed_archive.ask("Who leads the Ukrainian delegation?")
+    assert "Rustem Umjerow" in answer.sentence
+    article = seed_archive.article(answer.source.article_id)
+    assert article.body[answer.span.start : answer.span.end] == answer.sentence
+    assert answer.sources and answer.sources[0].article_id == "000_f4a94883000820e3"
+
+
+@pytest.mark.parametrize(("question", "expected"), SEED_QUESTIONS)
+def test_seed_questions_are_answered(seed_archive, question, expected):
+    answer = seed_archive.ask(question)
+    assert expected in answer.sentence
+
+
+@pytest.mark.parametrize(("question", "expected"), SEED_QUESTIONS)
+def test_the_right_chunk_ranks_near_the_top(seed_archive, question, expected):
+    ranked = seed_archive._retriever.chunks(question, 20)
+    rank = next(i for i, hit in enumerate(ranked, start=1) if expected in hit.text)
+    assert rank <= 3, f"{question!r}: right chunk at rank {rank}"
+
+
+def test_search_returns_hits_with_metadata_and_offsets(seed_archive):
+    hits = seed_archive.search("Sanktionen der EU gegen Russland", k=3)
+    assert 1 <= len(hits) <= 3
+    assert len({h.article_id for h in hits}) == len(hits)
+    assert hits == sorted(hits, key=lambda h: -h.score)
+    teasers = [h for h in hits if h.is_teaser]
+    assert teasers and teasers[0].tags == ("Ausland",)
+    article_hits = [h for h in seed_archive.search("Umjerow Miami", k=10) if not h.is_teaser]
+    body = seed_archive.article(article_hits[0].article_id).body
+    assert body[article_hits[0].span.start : article_hits[0].span.end] == article_hits[0].text
+
+
+def test_filters_reach_the_search(seed_archive):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    hits = seed_archive.search("Ukraine", k=10, since=datetime(2026, 1, 1, tzinfo=berlin))
+    assert hits and all(h.is_teaser and h.published.year == 2026 for h in hits)
+    hits = seed_archive.search("Ukraine", k=10, tags=["Russland"])
+    assert [h.article_id for h in hits] == ["000_f4a94883000820e3"]
+    assert seed_archive.search("Ukraine", tags=["Sport"]) == []
+
+
+def test_reimporting_changes_nothing(tmp_path, embedder):
+    archive = Archive.open(tmp_path / "index", embedder=embedder)
+    archive.import_paths([SEEDS])
+    manifest = (tmp_path / "index" / "manifest.json").read_text()
+    report = archive.import_paths([SEEDS, SEED_FILE])
+    assert (report.imported, report.unchanged, report.updated, report.failed) == (0, 1, 0, 0)
+    assert report.chunks_embedded == 0
+    counts = json.loads((tmp_path / "index" / "manifest.json").read_text())["counts"]
+    assert counts == json.loads(manifest)["counts"]
+
+
+def test_an_updated_article_replaces_the_old_one_and_its_chunks(archive, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    paragraphs = ["Der Bürgermeister eröffnete die neue Brücke über die Elbe.", "Die Brücke kostete 40 Millionen Euro."]
+    write_article(folder, "bruecke.txt", "Neue Elbbrücke eröffnet", "03.03.2025 - 10:00:00", paragraphs)
+    first = archive.import_paths([folder])
+    assert first.imported == 1
+    old_vectors = archive.stats().counts.vectors
+
+    paragraphs[1] = "Die Brücke kostete am Ende 55 Millionen Euro, deutlich mehr als geplant."
+    write_article(folder, "bruecke.txt", "Neue Elbbrücke eröffnet", "03.03.2025 - 10:00:00", paragraphs)
+    second = archive.import_paths([folder])
+    assert (second.imported, second.updated) == (0, 1)
+    stats = archive.stats().counts
+    assert stats.articles == 1 and stats.vectors == old_vectors
+    texts = " ".join(h.text for h in archive.search("Wie viel kostete die Brücke?", k=5))
+    assert "55 Millionen" in texts and "40 Millionen" not in texts
+
+
+def test_the_same_story_under_another_file_name_is_an_update(archive, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_article(folder, "001_aaa.txt", "Sturm über Hamburg", "01.02.2025 - 08:00:00", ["Ein Sturm traf Hamburg."])
+    archive.import_paths([folder])
+    (folder / "001_aaa.txt").unlink()
+    write_article(
+        folder,
+        "002_bbb.txt",
+        "Sturm über Hamburg",
+        "01.02.2025 - 08:00:00",
+        ["Ein schwerer Sturm traf Hamburg am Morgen."],
+    )
+    report = archive.import_paths([folder])
+    assert report.updated == 1
+    assert archive.article("001_aaa") is None
+    assert archive.article("002_bbb").paragraphs == ("Ein schwerer Sturm traf Hamburg am Morgen.",)
+    assert archive.stats().counts.articles == 1
+
+
+def test_bad_inputs_fail_alone_with_a_clear_reason(archive, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SEED_FILE, folder)
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(bytes(range(256)) * 4)
+    (folder / "latin1.txt").write_bytes(
+        "Politik\n\nGespräche in Köln\n\n01.01.2025 - 10:00:00\n\nText.\n".encode("cp1252")
+    )
+    (folder / "list.txt").write_text("Einkaufsliste\n\nMilch\n\nBrot\n", encoding="utf-8")
+    (folder / "huge.txt").write_bytes(b"a" * (DEFAULT_MAX_ARTICLE_BYTES + 1))
+    (folder / "lines.jsonl").write_text(
+        '{"id": "j1", "title": "Gut", "body": "Eine gute Zeile.", "published": "2024-05-01"}\n{"title": oops}\n',
+        encoding="utf-8",
+    )
+    report = archive.import_paths([folder, tmp_path / "missing.txt"])
+    reasons = {outcome.source.split("/")[-1]: outcome.reason for outcome in report.failures}
+    assert reasons == {
+        "empty.txt": "empty file",
+        "binary.txt": "binary file (contains NUL bytes), not text",
+        "latin1.txt": "not UTF-8: byte 0xe4 at offset 14; it looks like cp1252/Latin-1: convert it to UTF-8 first",
+        "list.txt": "not an article: no date line 'DD.MM.YYYY - HH:MM:SS' among the first lines",
+        "huge.txt": f"file too large: {DEFAULT_MAX_ARTICLE_BYTES + 1:,} bytes (limit {DEFAULT_MAX_ARTICLE_BYTES:,})",
+        "lines.jsonl:2": "invalid JSON: Expecting value (column 11)",
+        "missing.txt": "no such file or folder",
+    }
+    assert (report.imported, report.failed) == (2, 7)
+    assert archive.article("j1") is not None and archive.article("000_f4a94883000820e3") is not None
+
+
+def test_rebuild_reembeds_everything_from_the_stored_articles(tmp_path, embedder):
+    archive = Archive.open(tmp_path / "index", embedder=embedder)
+    archive.import_paths([SEEDS])
+    before = archive.stats().counts
+    query = embedder.embed_queries(["Umjerow"])[0]
+    best_before = archive.store.snapshot().search(query, 1)[0][1]
+    report = archive.rebuild()
+    after = archive.stats().counts
+    assert (report.articles, report.teasers) == (1, 6)
+    assert (after.articles, after.chunks, after.teasers, after.vectors) == (
+        before.articles,
+        before.chunks,
+        before.teasers,
+        before.vectors,
+    )
+    assert np.isclose(archive.store.snapshot().search(query, 1)[0][1], best_before, atol=1e-5)
+    assert "Rustem Umjerow" in archive.ask("Who leads the Ukrainian delegation?").sentence
+
+
+def test_import_outcomes_name_articles(archive):
+    report = archive.import_paths([SEEDS])
+    (outcome,) = report.outcomes
+    assert outcome.status is ImportStatus.IMPORTED
+    assert outcome.title.startswith("USA und Russland")
+    assert outcome.repairs >= 40

@@ -1,0 +1,126 @@
+"""The index store with real FAISS and SQLite; vectors are random because the model is not under test."""
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from qa.chunking import Chunker
+from qa.records import Article
+from qa.store import FORMAT_VERSION, IndexBusyError, IndexCorruptError, IndexMismatchError, IndexStore
+
+DIM = 8
+
+
+def make_article(number: int) -> Article:
+    return Article(
+        id=f"a{number}",
+        title=f"Titel {number}",
+        published=datetime(2025, 1, number % 28 + 1, tzinfo=ZoneInfo("Europe/Berlin")),
+        paragraphs=(f"Absatz {number} mit Text.", "Noch ein Absatz."),
+        tags=("Test",),
+    )
+
+
+def put(store: IndexStore, numbers) -> None:
+    rng = np.random.default_rng(0)
+    with store.write() as batch:
+        for number in numbers:
+            article = make_article(number)
+            chunks = Chunker().chunk_article(article)
+            vectors = rng.normal(size=(len(chunks), DIM)).astype(np.float32)
+            batch.put_article(article, chunks, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+
+
+@pytest.fixture
+def store(tmp_path):
+    return IndexStore(tmp_path / "index", "test-model", DIM)
+
+
+def test_a_write_publishes_one_whole_generation(store):
+    put(store, [1, 2])
+    manifest = store.read_manifest()
+    assert manifest.format_version == FORMAT_VERSION
+    assert manifest.generation == 1
+    assert manifest.counts.articles == 2
+    assert manifest.counts.vectors == manifest.counts.chunks == 2
+    files = sorted(p.name for p in store.path.iterdir())
+    assert files == [".write.lock", "manifest.json", "metadata-000001.sqlite", "vectors-000001.faiss"]
+
+
+def test_a_failed_write_leaves_the_previous_generation_untouched(store):
+    put(store, [1])
+    before = {p.name: p.read_bytes() for p in store.path.iterdir()}
+    with pytest.raises(RuntimeError, match="boom"), store.write() as batch:
+        batch.delete_owner("a1")
+        raise RuntimeError("boom")
+    after = {p.name: p.read_bytes() for p in store.path.iterdir()}
+    assert after == before
+    assert store.snapshot().counts().articles == 1
+
+
+def test_a_reader_keeps_its_generation_until_its_next_query(store):
+    put(store, [1])
+    old = store.snapshot()
+    put(store, [2])
+    assert old.counts().articles == 1
+    assert old.article("a1") is not None
+    assert store.snapshot().counts().articles == 2
+
+
+def test_delete_removes_vectors_and_metadata_together(store):
+    put(store, [1, 2])
+    with store.write() as batch:
+        batch.delete_owner("a1")
+    snapshot = store.snapshot()
+    assert snapshot.vectors.ntotal == snapshot.counts().chunks == 1
+    assert snapshot.article("a1") is None
+
+
+def test_another_model_is_named(store):
+    put(store, [1])
+    other = IndexStore(store.path, "another-model", DIM)
+    with pytest.raises(IndexMismatchError, match="built with model test-model.*qa rebuild"):
+        other.snapshot()
+
+
+def test_another_format_version_is_named(store):
+    put(store, [1])
+    manifest = json.loads(store.manifest_path.read_text())
+    manifest["format_version"] = FORMAT_VERSION + 1
+    store.manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="format version"):
+        IndexStore(store.path, "test-model", DIM).snapshot()
+
+
+@pytest.mark.parametrize("kind", ["vectors", "metadata"])
+def test_a_truncated_or_missing_file_is_detected(store, kind):
+    put(store, [1, 2])
+    manifest = store.read_manifest()
+    path = store.path / (manifest.vectors_file if kind == "vectors" else manifest.metadata_file)
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(IndexCorruptError, match="truncated"):
+        IndexStore(store.path, "test-model", DIM).snapshot()
+    path.unlink()
+    with pytest.raises(IndexCorruptError, match="missing"):
+        IndexStore(store.path, "test-model", DIM).snapshot()
+
+
+def test_a_second_writer_fails_clearly(store):
+    put(store, [1])
+    second = IndexStore(store.path, "test-model", DIM, lock_timeout=0.3)
+    with store.write(), pytest.raises(IndexBusyError, match="another import"), second.write():
+        pass
+
+
+def test_filters_by_date_and_tag(store):
+    put(store, [1, 2, 3])
+    snapshot = store.snapshot()
+    berlin = ZoneInfo("Europe/Berlin")
+    ids = snapshot.filtered_chunk_ids(datetime(2025, 1, 3, tzinfo=berlin), None, None)
+    owners = {c.owner_id for c in snapshot.chunks(ids.tolist()).values()}
+    assert owners == {"a2", "a3"}
+    assert len(snapshot.filtered_chunk_ids(None, None, ["test"])) == 3
+    assert len(snapshot.filtered_chunk_ids(None, None, ["Sport"])) == 0
