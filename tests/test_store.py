@@ -82,7 +82,7 @@ def test_delete_removes_vectors_and_metadata_together(store):
 def test_another_model_is_named(store):
     put(store, [1])
     other = IndexStore(store.path, "another-model", DIM)
-    with pytest.raises(IndexMismatchError, match="built with model test-model.*qa rebuild"):
+    with pytest.raises(IndexMismatchError, match=r"built with model test-model.*qa rebuild"):
         other.snapshot()
 
 
