@@ -1,0 +1,54 @@
+"""Import throughput (articles and chunks per second) from an empty index.
+
+python bench/import_throughput.py                      # seeds/
+python bench/import_throughput.py --jsonl ../shared/data/news_de.jsonl --limit 500
+"""
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from qa import Archive
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jsonl", type=Path, help="a JSON Lines file to import instead of seeds/")
+    parser.add_argument("--limit", type=int, help="import only the first N lines of --jsonl")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        source = SEEDS
+        if args.jsonl:
+            source = args.jsonl
+            if args.limit:
+                source = Path(folder) / "sample.jsonl"
+                with args.jsonl.open(encoding="utf-8") as full, source.open("w", encoding="utf-8") as sample:
+                    for number, line in enumerate(full):
+                        if number >= args.limit:
+                            break
+                        sample.write(line)
+        archive = Archive.open(Path(folder) / "index")
+        archive.embedder.embed_queries(["warm-up"])
+        started = time.perf_counter()
+        report = archive.import_paths([source])
+        seconds = time.perf_counter() - started
+        articles = report.imported + report.updated
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"source: {source if not args.limit else f'{args.jsonl} (first {args.limit} lines)'}")
+        print(f"machine: {os.cpu_count()} cores")
+        print(report.summary())
+        print(
+            f"{seconds:.1f} s: {articles / seconds:.2f} articles/s, {report.chunks_embedded / seconds:.1f} chunks/s, "
+            f"peak RSS {peak_mb:.0f} MB"
+        )
+
+
+if __name__ == "__main__":
+    main()
