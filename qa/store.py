@@ -334,6 +334,7 @@ class WriteBatch:
     def __init__(self, db: sqlite3.Connection, vectors: faiss.Index) -> None:
         self.db = db
         self.vectors = vectors
+        self.changed = False
         self._removed: list[int] = []
 
     def find_article(self, article_id: str) -> tuple[str, str] | None:
@@ -360,6 +361,7 @@ class WriteBatch:
 
     def delete_owner(self, owner_id: str) -> None:
         ids = [row[0] for row in self.db.execute("SELECT id FROM chunks WHERE owner_id = ?", (owner_id,))]
+        self.changed = True
         self._removed.extend(ids)
         self.db.execute("DELETE FROM chunks WHERE owner_id = ?", (owner_id,))
         self.db.execute("DELETE FROM article_tags WHERE article_id = ?", (owner_id,))
@@ -368,6 +370,7 @@ class WriteBatch:
     def _add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         if len(chunks) != len(vectors):
             raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+        self.changed = True
         ids = []
         for chunk in chunks:
             cursor = self.db.execute(
@@ -594,7 +597,8 @@ class IndexStore:
         """Apply changes to a copy of the current generation and publish it atomically.
 
         Only one writer at a time (an exclusive lock on the directory); ``fresh`` starts
-        from an empty generation, as a rebuild does.
+        from an empty generation, as a rebuild does. A batch that changed nothing publishes
+        nothing.
         """
         with self._write_lock():
             current = self.read_manifest(check=not fresh)
@@ -616,6 +620,8 @@ class IndexStore:
                     yield batch
                     counts = batch.counts()
                 db.close()
+                if not batch.changed and not fresh:
+                    return
                 faiss.write_index(vectors, str(vectors_tmp))
                 for path in (metadata_tmp, vectors_tmp):
                     _fsync(path)

@@ -124,3 +124,10 @@ def test_filters_by_date_and_tag(store):
     assert owners == {"a2", "a3"}
     assert len(snapshot.filtered_chunk_ids(None, None, ["test"])) == 3
     assert len(snapshot.filtered_chunk_ids(None, None, ["Sport"])) == 0
+
+
+def test_a_batch_that_changes_nothing_publishes_nothing(store):
+    put(store, [1])
+    with store.write() as batch:
+        assert batch.find_article("a1") is not None
+    assert store.read_manifest().generation == 1
