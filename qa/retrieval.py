@@ -30,7 +30,7 @@ class Retriever:
     ) -> list[Hit]:
         """The ``limit`` best chunks, several per article allowed, best first."""
         if limit <= 0:
-            raise ValueError(f"k must be greater than 0, got {limit}")
+            raise ValueError(f"limit must be greater than 0, got {limit}")
         if since and until and since > until:
             raise ValueError(f"since ({since:%Y-%m-%d}) is after until ({until:%Y-%m-%d})")
         snapshot = self.store.snapshot()

@@ -35,7 +35,7 @@ import faiss
 import numpy as np
 
 from qa.parsing import BERLIN
-from qa.records import Article, Chunk, ChunkKind, Span, Teaser
+from qa.records import PARAGRAPH_SEPARATOR, Article, Chunk, ChunkKind, Span, Teaser
 
 logger = logging.getLogger(__name__)
 
@@ -313,8 +313,6 @@ class Snapshot:
 
 
 def _article_from_row(row: tuple) -> Article:
-    from qa.records import PARAGRAPH_SEPARATOR
-
     return Article(
         id=row[0],
         title=row[1],
