@@ -11,6 +11,7 @@ from qa.archive import Archive, ArchiveStats, RebuildReport
 from qa.parsing import InvalidInputError
 from qa.records import Answer, Article, Chunk, Hit, ImportOutcome, ImportReport, ImportStatus, Span, Teaser
 from qa.store import ArchiveIndexError, IndexBusyError, IndexCorruptError, IndexMismatchError
+from qa.uploads import Upload
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -32,4 +33,5 @@ __all__ = [
     "RebuildReport",
     "Span",
     "Teaser",
+    "Upload",
 ]

@@ -53,7 +53,7 @@ _ABBREVIATIONS = {
 }
 _SENTENCE_END = re.compile(r"[.!?…]+[\"“”»']*\s+|\n+")
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
-_NAME = re.compile(r"\b[A-ZÄÖÜ][a-zäöüßéè]+(?:[ -][A-ZÄÖÜ][a-zäöüßéè]+)+\b")
+NAME_PATTERN = re.compile(r"\b[A-ZÄÖÜ][a-zäöüßéè]+(?:[ -][A-ZÄÖÜ][a-zäöüßéè]+)+\b")
 _PERSON_QUESTION = re.compile(r"^\W*(?:and\s+|und\s+)?(?:who|whom|whose|wer|wem|wen|wessen)\b", re.IGNORECASE)
 _STOPWORDS = frozenset(
     """
@@ -65,6 +65,13 @@ _STOPWORDS = frozenset(
     """.split()
 )
 _STEM_LENGTH = 5
+MIN_RELEVANCE = 0.78
+"""Below this similarity of the best passage, nothing relevant was found. Measured by
+bench/nothing_found.py (XQuAD, half its subjects left out of the index, English and German
+questions): 0.78 keeps 99.1 % of answerable questions answered and refuses 17 % of unanswerable
+ones. Higher thresholds refuse more (0.825: 84 %) but also refuse answerable questions (26 %),
+English ones first, as cross-lingual similarities run lower; a wrong refusal hides a real
+answer, while a weak answer is still shown with its score and sources."""
 _PROXIMITY_SCALE = 4.0
 
 
@@ -90,12 +97,14 @@ def split_sentences(text: str) -> list[Span]:
 
 @dataclass(frozen=True)
 class AnswerWeights:
-    """How much each signal counts; fixed by measurement on the seed questions."""
+    """How much each signal counts: set so that the five seed questions are answered, and
+    checked against answer accuracy on the XQuAD dev set (where the name-proximity signal
+    costs a little, hence its small weight)."""
 
     sentence: float = 1.0
     passage: float = 0.5
     shared_terms: float = 0.03
-    answer_type: float = 0.05
+    answer_type: float = 0.02
 
 
 @dataclass(frozen=True)
@@ -142,7 +151,7 @@ def answer_proximity(question: str, stems: set[str], text: str) -> float:
         return 0.0
     starts = [pos for pos, _stem in words]
     best = 0.0
-    for name in _NAME.finditer(text):
+    for name in NAME_PATTERN.finditer(text):
         first = next((i for i, pos in enumerate(starts) if pos >= name.start()), len(starts))
         last = next((i for i, pos in enumerate(starts) if pos >= name.end()), len(starts)) - 1
         if any(first <= i <= last for i in matched):
@@ -176,9 +185,11 @@ class AnswerFinder:
         passages: Sequence[Hit],
         sources: Sequence[Hit],
         full_text: Callable[[Hit], str],
+        min_relevance: float = MIN_RELEVANCE,
     ) -> Answer:
+        """The best sentence, or no answer when even the best passage scores below ``min_relevance``."""
         candidates = self.candidates(passages, full_text)
-        if not candidates:
+        if not candidates or max(hit.score for hit in passages) < min_relevance:
             return Answer(question, None, None, None, 0.0, tuple(sources))
         sentence_vectors = self.embedder.embed_passages([c.text for c in candidates])
         similarity = sentence_vectors @ query_vector

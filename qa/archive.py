@@ -5,23 +5,28 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from qa.answering import AnswerFinder
+from qa.answering import MIN_RELEVANCE, AnswerFinder
 from qa.chunking import Chunker, ChunkingConfig
+from qa.conversation import conversation_context
 from qa.embedding import Embedder, shared_embedder
 from qa.importing import Importer, ImportProgress, ProgressCallback
-from qa.records import Answer, Article, Hit, ImportReport, Teaser
+from qa.records import Answer, Article, Hit, ImportOutcome, ImportReport, ImportStatus, Teaser
 from qa.retrieval import Retriever
 from qa.store import IndexCounts, IndexStore
+from qa.uploads import Upload, stage_uploads
 
 INDEX_ENV = "QA_INDEX"
 DEFAULT_INDEX = Path("index")
+UPLOADS_FOLDER = "uploads"
 ANSWER_PASSAGES = 8
+CONTEXT_WEIGHT = 0.6
+"""How much the earlier turns count in a follow-up's retrieval query (the question counts 1)."""
 _REBUILD_SLICE = 256
 
 
@@ -83,6 +88,31 @@ class Archive:
         """Import ``.txt`` articles and ``.jsonl`` files (or folders of them)."""
         return Importer(self.store, self.embedder, self.chunker).import_paths(paths, progress)
 
+    def seed(self, paths: Iterable[Path | str]) -> ImportReport | None:
+        """Import ``paths`` into an index that has never been written; leave an existing one alone."""
+        if self.store.exists():
+            return None
+        return self.import_paths(paths)
+
+    def import_uploads(self, uploads: Iterable[Upload], progress: ProgressCallback | None = None) -> ImportReport:
+        """Import files handed in by a user (name and bytes): each is checked and kept in the
+        index's import area first; outcomes name the files as their sender did."""
+        staged, rejected = stage_uploads(uploads, self.path / UPLOADS_FOLDER)
+        report = self.import_paths([file.path for file in staged], progress)
+        names = {str(file.path): file.name for file in staged}
+
+        def as_uploaded(outcome: ImportOutcome) -> ImportOutcome:
+            path, separator, line = outcome.source.rpartition(":")
+            if outcome.source in names:
+                return replace(outcome, source=names[outcome.source])
+            if separator and path in names and line.isdigit():
+                return replace(outcome, source=f"{names[path]}:{line}")
+            return outcome
+
+        failed = [ImportOutcome(item.name, ImportStatus.FAILED, reason=item.reason) for item in rejected]
+        report.outcomes = failed + [as_uploaded(outcome) for outcome in report.outcomes]
+        return report
+
     def rebuild(self, progress: ProgressCallback | None = None) -> RebuildReport:
         """Re-chunk and re-embed every stored article and teaser into a new generation."""
         started = time.perf_counter()
@@ -135,9 +165,22 @@ class Archive:
         since: datetime | None = None,
         until: datetime | None = None,
         tags: Sequence[str] | None = None,
+        history: Sequence[Answer] = (),
+        min_relevance: float = MIN_RELEVANCE,
     ) -> Answer:
-        """The sentence that best answers ``question``, where it stands, and the sources."""
-        query_vector = self.embedder.embed_queries([question])[0]
+        """The sentence that best answers ``question``, where it stands, and the sources.
+
+        ``history`` holds the conversation's earlier answers, oldest first: a follow-up
+        ("And who negotiates for Russia?") is then searched in their context. When even the
+        best passage is less similar than ``min_relevance``, the answer says nothing was found.
+        """
+        context = conversation_context(question, history)
+        if context:
+            question_vector, context_vector = self.embedder.embed_queries([question, context])
+            query_vector = question_vector + CONTEXT_WEIGHT * context_vector
+            query_vector /= np.linalg.norm(query_vector)
+        else:
+            question_vector = query_vector = self.embedder.embed_queries([question])[0]
         passages = self._retriever.chunks(question, max(ANSWER_PASSAGES, k), since, until, tags, query_vector)
         sources = self._retriever.search(question, k, since, until, tags, query_vector)
         snapshot = self.store.snapshot()
@@ -151,13 +194,18 @@ class Archive:
                 bodies[hit.article_id] = article.body if article else hit.text
             return bodies[hit.article_id]
 
-        return self._answers.answer(question, query_vector, passages, sources, full_text)
+        answer = self._answers.answer(question, query_vector, passages, sources, full_text, min_relevance)
+        return replace(answer, context=context)
 
     def article(self, article_id: str) -> Article | None:
         return self.store.snapshot().article(article_id)
 
     def teasers(self) -> list[Teaser]:
         return [teaser for teaser, _seen_in in self.store.snapshot().teasers()]
+
+    def tags(self) -> list[tuple[str, int]]:
+        """Every tag (and teaser section) with how many articles or teasers carry it, most used first."""
+        return self.store.snapshot().tags()
 
     def stats(self) -> ArchiveStats:
         snapshot = self.store.snapshot()

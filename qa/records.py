@@ -112,7 +112,12 @@ class Hit:
 
 @dataclass(frozen=True)
 class Answer:
-    """The sentence that best answers a question, where it stands, and the ranked sources."""
+    """The sentence that best answers a question, where it stands, and the ranked sources.
+
+    ``sentence`` is None when nothing relevant was found; ``sources`` then still holds the
+    closest passages, for a reader who wants to see what fell short. ``context`` is the
+    earlier conversation a follow-up question was read with.
+    """
 
     question: str
     sentence: str | None
@@ -120,6 +125,7 @@ class Answer:
     span: Span | None
     score: float
     sources: tuple[Hit, ...] = ()
+    context: str | None = None
 
     @property
     def found(self) -> bool:

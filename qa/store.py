@@ -294,6 +294,14 @@ class Snapshot:
             found[row[0]] = StoredOwner(row[0], row[1], _berlin(row[2]), tags, ChunkKind.TEASER)
         return found
 
+    def tags(self) -> list[tuple[str, int]]:
+        rows = self._query(
+            "SELECT tag, count(*) FROM (SELECT tag FROM article_tags"
+            " UNION ALL SELECT section FROM teasers WHERE section IS NOT NULL)"
+            " GROUP BY tag COLLATE NOCASE ORDER BY count(*) DESC, tag"
+        )
+        return [(row[0], row[1]) for row in rows]
+
     def article(self, article_id: str) -> Article | None:
         rows = self._query(
             f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?",

@@ -1,5 +1,7 @@
 """The chat page, driven through Streamlit's AppTest with the real model and index."""
 
+from datetime import date
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -7,15 +9,144 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
+HOSTILE_ARTICLE = """Test, <img src=x onerror="window.qaHacked=1">
 
-def test_asking_shows_the_answer_and_highlights_it(tmp_path, monkeypatch):
+<script>window.qaHacked=1</script> Titel mit [Link](javascript:alert(1))
+
+02.03.2026 - 08:00:00
+
+Der Bürgermeister von Testhausen eröffnete die neue Brücke über den Fluss. <img src=x onerror="window.qaHacked=1">
+
+<script>window.qaHacked=1</script> Die Brücke kostete zwölf Millionen Euro.
+
+@ dpa.de
+"""
+
+NEW_ARTICLE = """Verkehr
+
+Neue Brücke in Testhausen eröffnet
+
+02.03.2026 - 08:00:00
+
+Der Bürgermeister von Testhausen, Karl Brückner, eröffnete am Montag die neue Rheinbrücke.
+
+Die Brücke kostete zwölf Millionen Euro und verbindet die Altstadt mit dem Hafen.
+
+@ dpa.de
+"""
+
+
+def start(tmp_path, monkeypatch, seeds: bool = True) -> AppTest:
     monkeypatch.setenv("QA_INDEX", str(tmp_path / "index"))
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    if not seeds:
+        empty = tmp_path / "no-seeds"
+        empty.mkdir()
+        monkeypatch.setenv("QA_SEEDS", str(empty))
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     app.run()
     assert not app.exception
-    assert app.sidebar.metric[0].value == "1"  # built from seeds/ on first start
-    app.chat_input[0].set_value("Who leads the Ukrainian delegation?").run()
+    return app
+
+
+def html_of(app: AppTest) -> str:
+    return "\n".join(element.value for element in app.get("html"))
+
+
+def ask(app: AppTest, question: str) -> AppTest:
+    app.chat_input[0].set_value(question).run()
     assert not app.exception
-    shown = " ".join(m.value for m in app.markdown)
-    assert "Rustem Umjerow" in shown
+    return app
+
+
+def test_asking_shows_the_answer_its_sources_and_the_highlight(tmp_path, monkeypatch):
+    app = start(tmp_path, monkeypatch)
+    assert app.sidebar.metric[0].value == "1"  # built from seeds/ on first start
+    assert app.sidebar.metric[2].value == "6"
+    ask(app, "Who leads the Ukrainian delegation?")
+    shown = html_of(app)
+    assert (
+        "<div class='qa-answer'>Den US-Berichten zufolge wird der ukrainische Chefunterhändler Rustem Umjerow" in shown
+    )
     assert "<mark>Den US-Berichten zufolge wird der ukrainische Chefunterhändler Rustem Umjerow" in shown
+    assert "USA und Russland planen neue Gespräche - Treffen mit Ukraine" in shown
+    assert "18.12.2025 12:21" in shown and "USA, Russland" in shown
+    assert "<span class='qa-teaser'>Teaser</span>" in shown
+    assert len(app.get("vega_lite_chart")) == 1  # the timeline of the sources
+    assert any(expander.label == "Whole article" for expander in app.expander)
+
+
+def test_a_follow_up_is_read_with_the_conversation(tmp_path, monkeypatch):
+    app = start(tmp_path, monkeypatch)
+    ask(app, "Who leads the Ukrainian delegation?")
+    ask(app, "Und wer verhandelt für Russland?")
+    answers = [e.value for e in app.get("html") if e.value.startswith("<div class='qa-answer'>")]
+    assert len(answers) == 2
+    assert "Rustem Umjerow" in answers[0]
+    assert "Dmitrijew" in answers[1]
+    assert "Read as a follow-up to: Who leads the Ukrainian delegation?" in html_of(app)
+
+
+def test_filters_reach_the_search(tmp_path, monkeypatch):
+    app = start(tmp_path, monkeypatch)
+    assert "Ausland" in app.sidebar.multiselect[0].options
+    app.sidebar.date_input[0].set_value((date(2026, 2, 8), date(2026, 2, 28))).run()
+    ask(app, "Who leads the Ukrainian delegation?")
+    shown = html_of(app)
+    assert "USA und Russland planen neue Gespräche" not in shown  # published 18.12.2025
+    assert "10.02.2026" in shown or "09.02.2026" in shown
+    app.sidebar.button[0].click().run()  # New conversation
+    app.sidebar.date_input[0].set_value(()).run()
+    app.sidebar.multiselect[0].select("Politik").run()
+    ask(app, "Who is seen as the greatest risk to peace?")
+    sources = [e.value for e in app.get("html") if e.value.startswith("<div class='qa-source'>")]
+    assert len(sources) == 1 and "Politik" in sources[0]  # the archive holds one item tagged Politik
+
+
+def test_importing_uploads_shows_each_file_and_the_chat_sees_them(tmp_path, monkeypatch):
+    app = start(tmp_path, monkeypatch)
+    app.sidebar.file_uploader[0].set_value(
+        [
+            ("bruecke.txt", NEW_ARTICLE.encode("utf-8"), "text/plain"),
+            ("leer.txt", b"", "text/plain"),
+            ("latin1.txt", NEW_ARTICLE.replace("Neue", "Alte").encode("latin-1"), "text/plain"),
+            ("../../escape.txt", NEW_ARTICLE.replace("Neue", "Dritte").encode("utf-8"), "text/plain"),
+        ]
+    ).run()
+    app.sidebar.button[1].click().run()
+    assert not app.exception
+    results = app.sidebar.dataframe[0].value
+    by_file = dict(zip(results["file"], results["result"], strict=True))
+    assert by_file == {
+        "bruecke.txt": "imported",
+        "leer.txt": "failed",
+        "latin1.txt": "failed",
+        "../../escape.txt": "imported",
+    }
+    reasons = " ".join(results["reason"])
+    assert "empty" in reasons and "UTF-8" in reasons
+    assert app.sidebar.metric[0].value == "3"
+    stored = sorted(p.relative_to(tmp_path) for p in (tmp_path).rglob("*.txt"))
+    assert all(p.parts[:2] == ("index", "uploads") for p in stored), stored
+    ask(app, "Wer ist der Bürgermeister von Testhausen?")
+    assert "Karl Brückner" in html_of(app)
+
+
+def test_an_empty_index_explains_how_to_import(tmp_path, monkeypatch):
+    app = start(tmp_path, monkeypatch, seeds=False)
+    assert app.sidebar.metric[0].value == "0"
+    assert "The index is empty" in app.info[0].value and "qa import" in app.info[0].value
+    ask(app, "Who leads the Ukrainian delegation?")
+    assert "Nothing relevant found" in html_of(app)
+
+
+def test_article_text_is_shown_as_text_never_as_html(tmp_path, monkeypatch):
+    app = start(tmp_path, monkeypatch, seeds=False)
+    app.sidebar.file_uploader[0].set_value(("<b>x</b>.txt", HOSTILE_ARTICLE.encode("utf-8"), "text/plain")).run()
+    app.sidebar.button[1].click().run()
+    ask(app, "Wie viel kostete die Brücke in Testhausen?")
+    shown = html_of(app)
+    assert "zwölf Millionen Euro" in shown
+    assert "&lt;script&gt;window.qaHacked=1&lt;/script&gt;" in shown
+    assert "&lt;img src=x onerror=&quot;window.qaHacked=1&quot;&gt;" in shown
+    assert "<script" not in shown and "<img" not in shown
+    assert "javascript:" not in " ".join(m.value for m in [*app.markdown, *app.caption])

@@ -169,3 +169,46 @@ def test_import_outcomes_name_articles(archive):
     assert outcome.status is ImportStatus.IMPORTED
     assert outcome.title.startswith("USA und Russland")
     assert outcome.repairs >= 40
+
+
+def test_a_follow_up_question_is_searched_in_the_context_of_the_conversation(tmp_path, embedder):
+    """Alone, "who negotiates for Russia?" fits any negotiation with Russia; after a question
+    about the Ukraine talks it means those talks."""
+    other = tmp_path / "other"
+    other.mkdir()
+    write_article(
+        other,
+        "gas.txt",
+        "Russland und China verhandeln über neue Gaspipeline",
+        "03.02.2026 - 10:00:00",
+        [
+            "Russland und China haben ihre Verhandlungen über die Gaspipeline Power of Siberia 2 fortgesetzt.",
+            "Für Russland verhandelt Gazprom-Chef Alexej Miller, der in Peking mit der chinesischen Seite "
+            "zusammentraf. Eine Einigung über den Gaspreis gibt es noch nicht.",
+        ],
+        tags="Russland, China",
+    )
+    archive = Archive.open(tmp_path / "index", embedder=embedder)
+    archive.import_paths([SEEDS, other])
+    first = archive.ask("Who leads the Ukrainian delegation?")
+    assert "Rustem Umjerow" in first.sentence
+    for follow_up in ("And who negotiates for Russia?", "Und wer verhandelt für Russland?"):
+        alone = archive.ask(follow_up)
+        in_context = archive.ask(follow_up, history=[first])
+        assert alone.context is None
+        assert in_context.context == "Who leads the Ukrainian delegation?"
+        assert alone.sources[0].article_id == "gas"
+        assert in_context.sources[0].article_id == SEED_FILE.stem
+        assert "Dmitrijew" in in_context.sources[0].text
+
+
+def test_the_seed_follow_up_is_answered_with_the_sentence_naming_dmitrijew(seed_archive):
+    first = seed_archive.ask("Who leads the Ukrainian delegation?")
+    answer = seed_archive.ask("Und wer verhandelt für Russland?", history=[first])
+    assert "Kirill Dmitrijew" in answer.sentence
+
+
+def test_a_question_about_something_absent_finds_nothing(seed_archive):
+    answer = seed_archive.ask("Which team won the 1998 football world cup final?")
+    assert not answer.found and answer.sentence is None
+    assert answer.sources  # the closest passages are still there to look at

@@ -1,0 +1,163 @@
+"""The chat in a real browser: `streamlit run app.py` on a fresh index built from seeds/,
+driven through Debian's Chromium with Playwright. Leaves a screenshot and the measured
+times from pressing Enter to the answer on screen in test-artifacts/."""
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.test_app import HOSTILE_ARTICLE
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path(os.environ.get("QA_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+QUESTIONS = [
+    "Who leads the Ukrainian delegation?",
+    "Wer führt die Gespräche für die USA?",
+    "Where will the Kremlin and US officials meet?",
+    "What did the EU present on the anniversary of the invasion?",
+    "Why did Trump drop the tariffs on India?",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("browser")
+    port = free_port()
+    env = {**os.environ, "QA_INDEX": str(folder / "index"), "HF_HUB_OFFLINE": "1"}
+    log = (folder / "streamlit.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://localhost:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    break
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            pytest.fail(f"streamlit did not start: {(folder / 'streamlit.log').read_text()[-2000:]}")
+        time.sleep(0.5)
+    yield url
+    server.terminate()
+    server.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def page(app_url, tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package (the README's test command does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1280, "height": 1400},
+        )
+        page = context.new_page()
+        page.goto(app_url)
+        page.get_by_test_id("stChatInputTextArea").wait_for(timeout=300_000)  # first visit builds the index
+        yield page
+        context.close()
+
+
+def wait_until_idle(page) -> None:
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+
+
+def ask(page, question: str) -> float:
+    """Seconds from pressing Enter to the answer being on screen."""
+    wait_until_idle(page)
+    answers = page.locator(".qa-answer, .qa-nothing").count()
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(question)
+    started = time.perf_counter()
+    box.press("Enter")
+    try:
+        page.wait_for_function(
+            "n => document.querySelectorAll('.qa-answer, .qa-nothing').length > n", arg=answers, timeout=120_000
+        )
+    except Exception:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "chat-failure.png"), full_page=True)
+        raise
+    return time.perf_counter() - started
+
+
+def test_the_umjerow_question_is_answered_and_highlighted_in_the_browser(page):
+    seconds = [ask(page, QUESTIONS[0])]
+    answer = page.locator(".qa-answer").last
+    assert "Rustem Umjerow" in answer.inner_text()
+    page.locator("mark", has_text="Rustem Umjerow").first.wait_for(timeout=30_000)
+    page.get_by_text("Whole article").first.wait_for(timeout=30_000)
+    page.locator(".vega-embed canvas, .vega-embed svg").first.wait_for(timeout=30_000)  # the timeline
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-umjerow.png"), full_page=True)
+    for question in QUESTIONS[1:] + QUESTIONS:
+        seconds.append(ask(page, question))
+    timing = {
+        "questions": len(seconds),
+        "median_s": round(statistics.median(seconds), 3),
+        "max_s": round(max(seconds), 3),
+        "each_s": [round(s, 3) for s in seconds],
+    }
+    (ARTIFACTS / "browser-timing.json").write_text(json.dumps(timing, indent=2))
+    print(f"Enter to answer on screen: median {timing['median_s']} s over {len(seconds)} questions")
+
+
+def test_hostile_article_text_is_shown_never_run(page, tmp_path):
+    upload = tmp_path / "feindlich.txt"
+    upload.write_text(HOSTILE_ARTICLE, encoding="utf-8")
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(upload))
+    page.get_by_role("button", name="Import", exact=True).click()
+    try:
+        page.get_by_text("1 imported").wait_for(timeout=120_000)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "import-failure.png"), full_page=True)
+        raise
+    ask(page, "Wie viel kostete die Brücke in Testhausen?")
+    answer = page.locator(".qa-answer").last.inner_text()
+    assert answer == "<script>window.qaHacked=1</script> Die Brücke kostete zwölf Millionen Euro."
+    source = page.locator(".qa-source").filter(has_text="Testhausen").first.inner_text()
+    assert "<script>window.qaHacked=1</script> Titel mit [Link](javascript:alert(1))" in source
+    assert '<img src=x onerror="window.qaHacked=1">' in source
+    assert page.locator("a[href^='javascript']").count() == 0
+    assert page.evaluate("window.qaHacked") is None
+    assert page.locator("script:has-text('qaHacked')").count() == 0
+    assert page.locator("img[src='x']").count() == 0
