@@ -180,7 +180,7 @@ class Archive:
             query_vector = question_vector + CONTEXT_WEIGHT * context_vector
             query_vector /= np.linalg.norm(query_vector)
         else:
-            question_vector = query_vector = self.embedder.embed_queries([question])[0]
+            query_vector = self.embedder.embed_queries([question])[0]
         passages = self._retriever.chunks(question, max(ANSWER_PASSAGES, k), since, until, tags, query_vector)
         sources = self._retriever.search(question, k, since, until, tags, query_vector)
         snapshot = self.store.snapshot()
