@@ -39,10 +39,15 @@ def when(hit: Hit) -> str:
     return f"{hit.published:%d.%m.%Y %H:%M}" if hit.published else "undated"
 
 
+def answer_in(answer: Answer, article_id: str) -> Hit | None:
+    """The passage holding the answer sentence, if it lies in ``article_id``."""
+    return answer.source if answer.source and answer.source.article_id == article_id else None
+
+
 def source_html(rank: int, hit: Hit, answer: Answer) -> str:
-    holds_answer = answer.source is not None and answer.source.article_id == hit.article_id
-    passage = answer.source if holds_answer and answer.source else hit
-    mark = answer.span if holds_answer else None
+    holding = answer_in(answer, hit.article_id)
+    passage = holding or hit
+    mark = answer.span if holding else None
     label = "<span class='qa-teaser'>Teaser</span> " if hit.is_teaser else ""
     tags = f" · {html.escape(', '.join(hit.tags))}" if hit.tags else ""
     return (
@@ -53,7 +58,7 @@ def source_html(rank: int, hit: Hit, answer: Answer) -> str:
 
 
 def article_html(body: str, answer: Answer, article_id: str) -> str:
-    mark = answer.span if answer.source and answer.source.article_id == article_id else None
+    mark = answer.span if answer_in(answer, article_id) else None
     return "<div class='qa-article'>" + highlight_html(body, mark).replace("\n\n", "<br><br>") + "</div>"
 
 
