@@ -89,6 +89,8 @@ def timeline(hits: tuple[Hit, ...]) -> alt.Chart | None:
 def show_answer(answer: Answer, archive: Archive) -> None:
     if answer.context:
         st.html(f"<small class='qa-context'>Read as a follow-up to: {html.escape(answer.context)}</small>")
+    if answer.when:
+        st.html(f"<small class='qa-when'>Time: {html.escape(answer.when.describe())}</small>")
     if not answer.found:
         st.html(
             "<div class='qa-nothing'><b>Nothing relevant found.</b> No passage in the archive comes close "

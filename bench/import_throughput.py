@@ -7,13 +7,14 @@ python bench/import_throughput.py --jsonl ../shared/data/news_de.jsonl --limit 5
 import argparse
 import os
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa import Archive
+from qa import Archive, ImportProgress
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -37,7 +38,20 @@ def main() -> None:
         archive = Archive.open(Path(folder) / "index")
         archive.embedder.embed_queries(["warm-up"])
         started = time.perf_counter()
-        report = archive.import_paths([source])
+        last_report = [0]
+
+        def show(progress: ImportProgress) -> None:
+            if progress.chunks_embedded - last_report[0] >= 2000:
+                last_report[0] = progress.chunks_embedded
+                elapsed = time.perf_counter() - started
+                print(
+                    f"  {elapsed:7.0f} s  {progress.records_done}/{progress.records_total} records committed, "
+                    f"{progress.chunks_embedded} chunks embedded ({progress.chunks_embedded / elapsed:.1f}/s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+        report = archive.import_paths([source], progress=show)
         seconds = time.perf_counter() - started
         articles = report.imported + report.updated
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

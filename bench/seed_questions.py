@@ -10,6 +10,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from qa import Archive
+from qa.retrieval import RetrievalMode
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 QUESTIONS = [
@@ -25,13 +26,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         archive = Archive.open(Path(folder) / "index")
         archive.import_paths([SEEDS])
-        print("| question | rank of right chunk | answer sentence |")
-        print("|---|---|---|")
+        print("| question | rank of right chunk: dense | bm25 | hybrid | answer sentence (hybrid) |")
+        print("|---|---|---|---|---|")
         for question, marker in QUESTIONS:
-            ranked = archive._retriever.chunks(question, 50)
-            rank = next((i for i, hit in enumerate(ranked, 1) if marker in hit.text), None)
+            ranks = []
+            for mode in RetrievalMode:
+                ranked = archive._retriever.chunks(question, 50, mode=mode)
+                ranks.append(next((i for i, hit in enumerate(ranked, 1) if marker in hit.text), "—"))
             answer = archive.ask(question)
-            print(f"| {question} | {rank} | {answer.sentence} |")
+            print(f"| {question} | {' | '.join(map(str, ranks))} | {answer.sentence} |")
 
 
 if __name__ == "__main__":

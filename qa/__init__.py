@@ -8,6 +8,7 @@
 import logging
 
 from qa.archive import Archive, ArchiveStats, RebuildReport
+from qa.importing import ImportProgress
 from qa.parsing import InvalidInputError
 from qa.records import Answer, Article, Chunk, Hit, ImportOutcome, ImportReport, ImportStatus, Span, Teaser
 from qa.store import ArchiveIndexError, IndexBusyError, IndexCorruptError, IndexMismatchError
@@ -24,6 +25,7 @@ __all__ = [
     "Chunk",
     "Hit",
     "ImportOutcome",
+    "ImportProgress",
     "ImportReport",
     "ImportStatus",
     "IndexBusyError",

@@ -14,10 +14,11 @@ import numpy as np
 from qa.answering import MIN_RELEVANCE, AnswerFinder
 from qa.chunking import Chunker, ChunkingConfig
 from qa.conversation import conversation_context
+from qa.dates import time_window
 from qa.embedding import Embedder, shared_embedder
 from qa.importing import Importer, ImportProgress, ProgressCallback
-from qa.records import Answer, Article, Hit, ImportOutcome, ImportReport, ImportStatus, Teaser
-from qa.retrieval import Retriever
+from qa.records import Answer, Article, Hit, ImportOutcome, ImportReport, ImportStatus, Teaser, TimeWindow
+from qa.retrieval import FusionWeights, RetrievalMode, Retriever
 from qa.store import IndexCounts, IndexStore
 from qa.uploads import Upload, stage_uploads
 
@@ -60,12 +61,14 @@ class Archive:
     >>> archive.ask("Who leads the Ukrainian delegation?").sentence
     """
 
-    def __init__(self, store: IndexStore, embedder: Embedder, chunker: Chunker) -> None:
+    def __init__(
+        self, store: IndexStore, embedder: Embedder, chunker: Chunker, fusion: FusionWeights | None = None
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
         self._answers = AnswerFinder(embedder)
-        self._retriever = Retriever(store, embedder)
+        self._retriever = Retriever(store, embedder, fusion, self._answers.passage_scores)
 
     @classmethod
     def open(
@@ -73,12 +76,13 @@ class Archive:
         path: Path | str | None = None,
         embedder: Embedder | None = None,
         chunking: ChunkingConfig | None = None,
+        fusion: FusionWeights | None = None,
     ) -> Archive:
         """Open the index at ``path`` (created on first import); checks format and model now."""
         embedder = embedder or shared_embedder()
         store = IndexStore(Path(path) if path else default_index_path(), embedder.name, embedder.dimension)
         store.snapshot()
-        return cls(store, embedder, Chunker(chunking))
+        return cls(store, embedder, Chunker(chunking), fusion)
 
     @property
     def path(self) -> Path:
@@ -154,9 +158,35 @@ class Archive:
         since: datetime | None = None,
         until: datetime | None = None,
         tags: Sequence[str] | None = None,
+        mode: RetrievalMode | str = RetrievalMode.HYBRID,
     ) -> list[Hit]:
-        """The ``k`` most relevant articles or teasers, each by its best passage."""
-        return self._retriever.search(question, k, since, until, tags)
+        """The ``k`` most relevant articles or teasers, each by its best passage.
+
+        ``mode`` is ``hybrid`` (dense and BM25 fused), ``dense`` or ``bm25``. A time the
+        question names is applied as :meth:`ask` does.
+        """
+        since, until, prefer, _when = self._read_time(question, since, until, tags)
+        return self._retriever.search(question, k, since, until, tags, mode=RetrievalMode(mode), prefer=prefer)
+
+    def _read_time(
+        self, question: str, since: datetime | None, until: datetime | None, tags: Sequence[str] | None
+    ) -> tuple[datetime | None, datetime | None, TimeWindow | None, TimeWindow | None]:
+        """``since``, ``until``, the window to prefer, and the window as applied, for a question
+        that names a time. Filters the caller set win; a window that holds no article is
+        reported and not applied, so a question is never answered from an empty archive."""
+        if since or until:
+            return since, until, None, None
+        snapshot = self.store.snapshot()
+        newest = snapshot.counts().newest_article
+        window = time_window(question, datetime.fromisoformat(newest) if newest else None)
+        if window is None:
+            return None, None, None, None
+        if not window.restrict:
+            return None, None, window, window
+        if len(snapshot.filtered_chunk_ids(window.since, window.until, tags)) == 0:
+            label = f"nothing was published {window.label}; searched the whole archive"
+            return None, None, None, replace(window, label=label, restrict=False)
+        return window.since, window.until, None, window
 
     def ask(
         self,
@@ -167,12 +197,16 @@ class Archive:
         tags: Sequence[str] | None = None,
         history: Sequence[Answer] = (),
         min_relevance: float = MIN_RELEVANCE,
+        mode: RetrievalMode | str = RetrievalMode.HYBRID,
     ) -> Answer:
         """The sentence that best answers ``question``, where it stands, and the sources.
 
         ``history`` holds the conversation's earlier answers, oldest first: a follow-up
         ("And who negotiates for Russia?") is then searched in their context. When even the
         best passage is less similar than ``min_relevance``, the answer says nothing was found.
+        A time the question names ("im Dezember 2025", "last week", "2024"), read relative to
+        the newest article, restricts the search (or, for a bare year, ranks that year first)
+        unless ``since``/``until`` are given; ``Answer.when`` says how it was read.
         """
         context = conversation_context(question, history)
         if context:
@@ -181,8 +215,13 @@ class Archive:
             query_vector /= np.linalg.norm(query_vector)
         else:
             query_vector = self.embedder.embed_queries([question])[0]
-        passages = self._retriever.chunks(question, max(ANSWER_PASSAGES, k), since, until, tags, query_vector)
-        sources = self._retriever.search(question, k, since, until, tags, query_vector)
+        mode = RetrievalMode(mode)
+        since, until, prefer, when = self._read_time(question, since, until, tags)
+        searched = f"{question} {context}" if context else question
+        passages = self._retriever.chunks(
+            searched, max(ANSWER_PASSAGES, k), since, until, tags, query_vector, mode, prefer
+        )
+        sources = self._retriever.search(searched, k, since, until, tags, query_vector, mode, prefer)
         snapshot = self.store.snapshot()
         bodies: dict[str, str] = {}
 
@@ -195,7 +234,11 @@ class Archive:
             return bodies[hit.article_id]
 
         answer = self._answers.answer(question, query_vector, passages, sources, full_text, min_relevance)
-        return replace(answer, context=context)
+        return replace(answer, context=context, when=when)
+
+    def check(self) -> list[str]:
+        """Problems found by reading the whole index (checksums, ids, counts); empty when sound."""
+        return self.store.check()
 
     def article(self, article_id: str) -> Article | None:
         return self.store.snapshot().article(article_id)

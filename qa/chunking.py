@@ -8,6 +8,7 @@ passages often name neither the subject nor the place that the title does.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -23,6 +24,63 @@ GERMAN_SEPARATORS = [
     r"\s+",
     "",
 ]
+
+
+_ABBREVIATIONS = {
+    "z",
+    "b",
+    "bzw",
+    "ca",
+    "dr",
+    "prof",
+    "nr",
+    "st",
+    "vgl",
+    "u",
+    "a",
+    "etc",
+    "usw",
+    "inkl",
+    "ggf",
+    "evtl",
+    "mr",
+    "mrs",
+    "ms",
+    "jr",
+    "sr",
+    "vs",
+    "hl",
+    "abs",
+    "art",
+    "jh",
+    "mio",
+    "mrd",
+    "bspw",
+    "sog",
+    "d",
+    "h",
+}
+_SENTENCE_END = re.compile(r"[.!?…]+[\"“”»']*\s+|\n+")
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Sentence spans of ``text``; does not split after ordinals ("20. Paket") or abbreviations."""
+    spans, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        before = text[start : match.start()]
+        last_word = re.search(r"(\w+)$", before)
+        following = text[match.end() : match.end() + 1]
+        if match.group().strip() and last_word:
+            word = last_word.group(1)
+            if word.lower() in _ABBREVIATIONS or (word.isdigit() and len(word) <= 2) or following.islower():
+                continue
+        end = match.start() + len(match.group().rstrip())
+        if text[start:end].strip():
+            spans.append(Span(start, end))
+        start = match.end()
+    if text[start:].strip():
+        spans.append(Span(start, len(text.rstrip())))
+    return spans
 
 
 @dataclass(frozen=True)

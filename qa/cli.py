@@ -10,9 +10,11 @@ from pathlib import Path
 import click
 
 from qa.archive import Archive, default_index_path
+from qa.evaluation import LANGUAGES, TABLE_HEADER, evaluate, results_json
 from qa.importing import ImportProgress
 from qa.parsing import BERLIN
 from qa.records import Hit, ImportStatus
+from qa.retrieval import RetrievalMode
 from qa.store import ArchiveIndexError
 
 index_option = click.option(
@@ -139,11 +141,35 @@ def stats(index_path: Path | None) -> None:
     click.echo(f"newest:     {counts.newest_article or '-'}")
 
 
+@main.command()
+@index_option
+def check(index_path: Path | None) -> None:
+    """Verify the index: file checksums, that vectors, chunks and lexical entries match, counts."""
+    store, _embedder, _chunker = _unchecked(index_path)
+    path = store.path
+    problems = store.check()
+    if not problems:
+        click.echo(f"{path}: ok")
+        return
+    for problem in problems:
+        click.echo(f"{path}: {problem}", err=True)
+    raise click.ClickException(
+        f"{len(problems)} problem(s); `qa rebuild --index {path}` rebuilds from the stored articles"
+    )
+
+
 filters = [
     click.option("-k", "k", default=5, show_default=True, help="Number of sources."),
     click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD)."),
     click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD)."),
     click.option("--tag", "tags", multiple=True, help="Only articles with this tag (repeatable)."),
+    click.option(
+        "--mode",
+        type=click.Choice([m.value for m in RetrievalMode]),
+        default=RetrievalMode.HYBRID.value,
+        show_default=True,
+        help="Retrieval: dense and BM25 fused, or either alone.",
+    ),
 ]
 
 
@@ -157,9 +183,13 @@ def _with_filters(command):
 @click.argument("question")
 @index_option
 @_with_filters
-def search(question: str, index_path: Path | None, k: int, since: str | None, until: str | None, tags) -> None:
+def search(
+    question: str, index_path: Path | None, k: int, since: str | None, until: str | None, tags, mode: str
+) -> None:
     """Print the articles that best match QUESTION."""
-    hits = _open(index_path).search(question, k=k, since=_date(since), until=_date(until), tags=list(tags) or None)
+    hits = _open(index_path).search(
+        question, k=k, since=_date(since), until=_date(until), tags=list(tags) or None, mode=mode
+    )
     if not hits:
         click.echo("No matching articles.")
     for rank, hit in enumerate(hits, start=1):
@@ -170,9 +200,13 @@ def search(question: str, index_path: Path | None, k: int, since: str | None, un
 @click.argument("question")
 @index_option
 @_with_filters
-def ask(question: str, index_path: Path | None, k: int, since: str | None, until: str | None, tags) -> None:
+def ask(question: str, index_path: Path | None, k: int, since: str | None, until: str | None, tags, mode: str) -> None:
     """Answer QUESTION with the sentence that answers it best, and its sources."""
-    answer = _open(index_path).ask(question, k=k, since=_date(since), until=_date(until), tags=list(tags) or None)
+    answer = _open(index_path).ask(
+        question, k=k, since=_date(since), until=_date(until), tags=list(tags) or None, mode=mode
+    )
+    if answer.when:
+        click.echo(f"Time: {answer.when.describe()}")
     if not answer.found:
         click.echo("Nothing relevant found.")
         return
@@ -183,6 +217,67 @@ def ask(question: str, index_path: Path | None, k: int, since: str | None, until
     click.echo("\nSources:")
     for rank, hit in enumerate(answer.sources, start=1):
         click.echo(_format_hit(rank, hit))
+
+
+@main.command(name="eval")
+@click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--distractors",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="News articles (JSON Lines) to add to the index as distractors.",
+)
+@click.option("--limit", default=2000, show_default=True, help="Distractor chunks to add (whole articles, in order).")
+@click.option(
+    "--lang",
+    "languages",
+    type=click.Choice([*LANGUAGES, "both"]),
+    default="en",
+    show_default=True,
+    help="Ask the English or the German questions, or both.",
+)
+@click.option(
+    "--mode",
+    "modes",
+    type=click.Choice([m.value for m in RetrievalMode]),
+    multiple=True,
+    help="Retrieval mode to score (repeatable; default: all three).",
+)
+@click.option("--no-answers", is_flag=True, help="Score retrieval only (answer selection is the slow part).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the results here.")
+@click.option(
+    "--keep-index",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Build the evaluation index here and reuse it next time, instead of a temporary folder.",
+)
+def evaluate_command(
+    dataset: Path,
+    distractors: Path | None,
+    limit: int,
+    languages: str,
+    modes: tuple[str, ...],
+    no_answers: bool,
+    json_path: Path | None,
+    keep_index: Path | None,
+) -> None:
+    """Measure retrieval (recall@1/5/10, MRR@10) and answer accuracy on a SQuAD-style DATASET."""
+    try:
+        results = evaluate(
+            dataset,
+            distractors,
+            limit,
+            languages=LANGUAGES if languages == "both" else (languages,),
+            modes=modes or tuple(RetrievalMode),
+            with_answers=not no_answers,
+            index=keep_index,
+        )
+    except (ValueError, ArchiveIndexError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(TABLE_HEADER)
+    for result in results:
+        click.echo(result.row())
+    if json_path:
+        json_path.write_text(results_json(results) + "\n", encoding="utf-8")
+        click.echo(f"written to {json_path}", err=True)
 
 
 if __name__ == "__main__":

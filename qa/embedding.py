@@ -18,6 +18,7 @@ import shutil
 import struct
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -269,11 +270,14 @@ class Embedder:
     (see :func:`shared_embedder`).
     """
 
-    def __init__(self, model_dir: Path | None = None, batch_size: int = 32) -> None:
+    def __init__(self, model_dir: Path | None = None, batch_size: int = 32, cache_size: int = 20_000) -> None:
         self.model_dir = model_dir
         self.batch_size = batch_size
+        self.cache_size = cache_size
         self._model = None
         self._lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -301,8 +305,31 @@ class Embedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def _encode_cached(self, texts: Sequence[str]) -> np.ndarray:
+        """Like :meth:`_encode`, remembering recent texts: questions are asked again, and the
+        sentences of the passages an answer is picked from recur from question to question."""
+        with self._cache_lock:
+            known = {text: self._cache[text] for text in texts if text in self._cache}
+            for text in known:
+                self._cache.move_to_end(text)
+        missing = list(dict.fromkeys(text for text in texts if text not in known))
+        if missing:
+            fresh = self._encode(missing, show_progress=False)
+            with self._cache_lock:
+                for text, vector in zip(missing, fresh, strict=True):
+                    known[text] = self._cache[text] = vector.copy()
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        if not texts:
+            return np.zeros((0, DIMENSION), dtype=np.float32)
+        return np.vstack([known[text] for text in texts])
+
     def embed_queries(self, questions: Sequence[str]) -> np.ndarray:
-        return self._encode([QUERY_PREFIX + q for q in questions], show_progress=False)
+        return self._encode_cached([QUERY_PREFIX + q for q in questions])
+
+    def embed_sentences(self, sentences: Sequence[str]) -> np.ndarray:
+        """Passages too, but short and often seen again: cached."""
+        return self._encode_cached([PASSAGE_PREFIX + s for s in sentences])
 
     def embed_passages(self, passages: Sequence[str], show_progress: bool = False) -> np.ndarray:
         return self._encode([PASSAGE_PREFIX + p for p in passages], show_progress=show_progress)

@@ -93,7 +93,11 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved chunk, with what a reader needs to judge and cite it."""
+    """A retrieved chunk, with what a reader needs to judge and cite it.
+
+    ``score`` is what it was ranked by; ``similarity`` is the cosine of chunk and question,
+    the scale on which the relevance threshold is set.
+    """
 
     chunk_id: int
     article_id: str
@@ -103,6 +107,7 @@ class Hit:
     text: str
     span: Span
     score: float
+    similarity: float = 0.0
     kind: ChunkKind = ChunkKind.ARTICLE
 
     @property
@@ -111,12 +116,33 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class TimeWindow:
+    """A time a question names, as exact bounds; ``restrict`` windows filter, the others only
+    lift the passages published in them."""
+
+    since: datetime | None
+    until: datetime | None
+    phrase: str
+    label: str
+    restrict: bool = True
+
+    def contains(self, moment: datetime | None) -> bool:
+        if moment is None:
+            return False
+        return (self.since is None or moment >= self.since) and (self.until is None or moment <= self.until)
+
+    def describe(self) -> str:
+        return f'{self.label} (read from "{self.phrase}")'
+
+
+@dataclass(frozen=True)
 class Answer:
     """The sentence that best answers a question, where it stands, and the ranked sources.
 
     ``sentence`` is None when nothing relevant was found; ``sources`` then still holds the
     closest passages, for a reader who wants to see what fell short. ``context`` is the
-    earlier conversation a follow-up question was read with.
+    earlier conversation a follow-up question was read with; ``when`` the time the question
+    named, as it was applied.
     """
 
     question: str
@@ -126,6 +152,7 @@ class Answer:
     score: float
     sources: tuple[Hit, ...] = ()
     context: str | None = None
+    when: TimeWindow | None = None
 
     @property
     def found(self) -> bool:

@@ -4,7 +4,8 @@ An index is a directory::
 
     manifest.json            format version, model, dimension, counts, current files
     vectors-000007.faiss     FAISS IndexIDMap2: chunk id -> vector
-    metadata-000007.sqlite   articles, teasers, chunks (ids shared with FAISS)
+    metadata-000007.sqlite   articles, teasers, chunks (ids shared with FAISS), and the
+                             chunks' stemmed terms in an FTS5 table for BM25
 
 Files of a generation never change once published. A write copies the current metadata
 file, applies its changes to the copy and to an in-memory copy of the vectors, writes both
@@ -18,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -34,12 +36,13 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from qa.lexical import LexicalQuery, document_terms
 from qa.parsing import BERLIN
 from qa.records import PARAGRAPH_SEPARATOR, Article, Chunk, ChunkKind, Span, Teaser
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = ".write.lock"
 FAISS_TYPE = "IDMap2,Flat(IP)"
@@ -87,6 +90,8 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_owner ON chunks (owner_id);
 CREATE INDEX IF NOT EXISTS chunks_embed_hash ON chunks (embed_hash);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(terms);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms_vocabulary USING fts5vocab(chunk_terms, 'row');
 """
 
 
@@ -127,6 +132,8 @@ class Manifest:
     metadata_bytes: int
     faiss_type: str = FAISS_TYPE
     counts: IndexCounts = field(default_factory=IndexCounts)
+    vectors_sha256: str = ""
+    metadata_sha256: str = ""
     created_at: str = ""
     updated_at: str = ""
 
@@ -172,6 +179,14 @@ def _write_atomic(path: Path, text: str) -> None:
             os.unlink(temp)
         raise
     _fsync(path.parent)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _new_index(dimension: int) -> faiss.Index:
@@ -240,6 +255,44 @@ class Snapshot:
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))
         scores, ids = self.vectors.search(query.reshape(1, -1).astype(np.float32), k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+
+    def lexical_search(self, query: LexicalQuery, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``k`` best chunk ids by BM25 over their stemmed terms (higher is better)."""
+        expression = query.fts5()
+        if expression is None or k <= 0:
+            return []
+        if allowed is not None and len(allowed) == 0:
+            return []
+        fetch = k if allowed is None else max(k * 4, 200)
+        rows = self._query(
+            "SELECT rowid, -bm25(chunk_terms) FROM chunk_terms WHERE chunk_terms MATCH ?"
+            " ORDER BY bm25(chunk_terms) LIMIT ?",
+            (expression, fetch),
+        )
+        if allowed is not None:
+            permitted = set(allowed.tolist())
+            rows = [row for row in rows if row[0] in permitted]
+        return [(int(row[0]), float(row[1])) for row in rows[:k]]
+
+    def lexical_scores(self, query: LexicalQuery, ids: Sequence[int]) -> dict[int, float]:
+        """BM25 scores of the given chunks (absent: no term matched)."""
+        expression = query.fts5()
+        if expression is None or not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._query(
+            f"SELECT rowid, -bm25(chunk_terms) FROM chunk_terms WHERE chunk_terms MATCH ? AND rowid IN ({marks})",
+            [expression, *ids],
+        )
+        return {int(row[0]): float(row[1]) for row in rows}
+
+    def term_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        """In how many chunks each term occurs (terms that occur nowhere are absent)."""
+        if not terms:
+            return {}
+        marks = ",".join("?" * len(terms))
+        rows = self._query(f"SELECT term, doc FROM chunk_terms_vocabulary WHERE term IN ({marks})", list(terms))
+        return {row[0]: int(row[1]) for row in rows}
 
     def filtered_chunk_ids(
         self, since: datetime | None, until: datetime | None, tags: Sequence[str] | None
@@ -369,6 +422,9 @@ class WriteBatch:
         ids = [row[0] for row in self.db.execute("SELECT id FROM chunks WHERE owner_id = ?", (owner_id,))]
         self.changed = True
         self._removed.extend(ids)
+        self.db.execute(
+            "DELETE FROM chunk_terms WHERE rowid IN (SELECT id FROM chunks WHERE owner_id = ?)", (owner_id,)
+        )
         self.db.execute("DELETE FROM chunks WHERE owner_id = ?", (owner_id,))
         self.db.execute("DELETE FROM article_tags WHERE article_id = ?", (owner_id,))
         self.db.execute("DELETE FROM articles WHERE id = ?", (owner_id,))
@@ -393,6 +449,10 @@ class WriteBatch:
                 ),
             )
             ids.append(cursor.lastrowid)
+        self.db.executemany(
+            "INSERT INTO chunk_terms (rowid, terms) VALUES (?, ?)",
+            [(chunk_id, document_terms(chunk.embed_text)) for chunk_id, chunk in zip(ids, chunks, strict=True)],
+        )
         if ids:
             self.vectors.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.array(ids, dtype=np.int64))
 
@@ -535,6 +595,75 @@ class IndexStore:
         finally:
             snapshot.close()
 
+    def check(self) -> list[str]:
+        """Every problem found in the current generation, read in full; empty when it is sound.
+
+        Checks what a reader trusts without looking: the files' checksums, that FAISS, the
+        chunk table and the lexical index hold exactly the same chunk ids, that every chunk
+        has its article or teaser, and that the counts agree with the manifest.
+        """
+        manifest = self.read_manifest(check=False)
+        if manifest is None:
+            return []
+        problems = []
+        try:
+            self._check(manifest)
+        except IndexMismatchError as error:
+            problems.append(str(error))
+        for name, expected in (
+            (manifest.vectors_file, manifest.vectors_sha256),
+            (manifest.metadata_file, manifest.metadata_sha256),
+        ):
+            path = self.path / name
+            if not path.exists():
+                problems.append(f"{path}: missing")
+            elif expected and _sha256(path) != expected:
+                problems.append(f"{path}: checksum differs from the manifest (changed or damaged)")
+        if problems:
+            return problems
+        try:
+            snapshot = self._load(manifest)
+        except ArchiveIndexError as error:
+            return [str(error)]
+        try:
+            db = snapshot._db
+            if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                problems.append(f"{manifest.metadata_file}: SQLite reports damage")
+            vector_ids = set(faiss.vector_to_array(snapshot.vectors.id_map).tolist())
+            chunk_ids = {row[0] for row in db.execute("SELECT id FROM chunks")}
+            term_ids = {row[0] for row in db.execute("SELECT rowid FROM chunk_terms")}
+            for label, ids in (("vectors", vector_ids), ("lexical entries", term_ids)):
+                if ids - chunk_ids:
+                    problems.append(f"{len(ids - chunk_ids)} {label} without a chunk")
+                if chunk_ids - ids:
+                    problems.append(f"{len(chunk_ids - ids)} chunks without {label}")
+            orphans = db.execute(
+                "SELECT count(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = c.owner_id)"
+                " AND NOT EXISTS (SELECT 1 FROM teasers t WHERE t.id = c.owner_id)"
+            ).fetchone()[0]
+            if orphans:
+                problems.append(f"{orphans} chunks whose article or teaser is missing")
+            bare = db.execute(
+                "SELECT count(*) FROM articles a WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.owner_id = a.id)"
+                " AND length(a.body) > 0"
+            ).fetchone()[0]
+            if bare:
+                problems.append(f"{bare} articles without chunks")
+            counts = manifest.counts
+            actual = (
+                db.execute("SELECT count(*) FROM articles").fetchone()[0],
+                db.execute("SELECT count(*) FROM teasers").fetchone()[0],
+                len(vector_ids),
+            )
+            if actual != (counts.articles, counts.teasers, counts.vectors):
+                problems.append(
+                    f"counts (articles, teasers, vectors) are {actual}, manifest says "
+                    f"{(counts.articles, counts.teasers, counts.vectors)}"
+                )
+        finally:
+            snapshot.close()
+        return problems
+
     def snapshot(self) -> Snapshot:
         """The newest published generation; cheap when nothing changed (one ``stat``)."""
         with self._lock:
@@ -645,6 +774,8 @@ class IndexStore:
                     metadata_file=metadata_name,
                     vectors_bytes=(self.path / vectors_name).stat().st_size,
                     metadata_bytes=(self.path / metadata_name).stat().st_size,
+                    vectors_sha256=_sha256(self.path / vectors_name),
+                    metadata_sha256=_sha256(self.path / metadata_name),
                     counts=counts,
                     created_at=current.created_at if current and not fresh else now,
                     updated_at=now,

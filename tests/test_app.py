@@ -86,6 +86,16 @@ def test_a_follow_up_is_read_with_the_conversation(tmp_path, monkeypatch):
     assert "Read as a follow-up to: Who leads the Ukrainian delegation?" in html_of(app)
 
 
+def test_a_time_named_in_the_question_is_applied_and_shown(tmp_path, monkeypatch):
+    app = start(tmp_path, monkeypatch)
+    ask(app, "Wer wird im Dezember 2025 in Miami erwartet?")
+    shown = html_of(app)
+    assert "Time: in 12/2025 (read from &quot;im Dezember 2025&quot;)" in shown
+    assert "<div class='qa-answer'>" in shown
+    ask(app, "Wer wurde im Juli 2020 in Miami erwartet?")
+    assert "nothing was published in 07/2020; searched the whole archive" in html_of(app)
+
+
 def test_filters_reach_the_search(tmp_path, monkeypatch):
     app = start(tmp_path, monkeypatch)
     assert "Ausland" in app.sidebar.multiselect[0].options

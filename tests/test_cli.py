@@ -25,6 +25,12 @@ def test_import_ask_search_stats(tmp_path):
     result = runner.invoke(main, ["stats", "--index", index])
     assert "articles:   1" in result.output and "teasers:    6" in result.output
 
+    result = runner.invoke(main, ["search", "Umjerow", "--index", index, "--mode", "bm25", "-k", "1"])
+    assert result.exit_code == 0 and "Umjerow" in result.output
+
+    result = runner.invoke(main, ["check", "--index", index])
+    assert result.exit_code == 0 and result.output.strip().endswith(": ok")
+
 
 def test_failed_inputs_set_the_exit_code(tmp_path):
     (tmp_path / "empty.txt").write_text("")

@@ -131,3 +131,40 @@ def test_a_batch_that_changes_nothing_publishes_nothing(store):
     with store.write() as batch:
         assert batch.find_article("a1") is not None
     assert store.read_manifest().generation == 1
+
+
+def test_check_finds_a_sound_index_sound(store):
+    put(store, [1, 2, 3])
+    with store.write() as batch:
+        batch.delete_owner("a2")
+    assert store.check() == []
+
+
+def test_check_names_a_file_changed_behind_its_back(store):
+    put(store, [1, 2])
+    manifest = store.read_manifest()
+    path = store.path / manifest.vectors_file
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0xFF
+    path.write_bytes(bytes(data))
+    (problem,) = store.check()
+    assert manifest.vectors_file in problem and "checksum" in problem
+
+
+def test_check_finds_chunks_without_lexical_entries_and_vectors_without_chunks(store):
+    import sqlite3
+
+    put(store, [1, 2])
+    manifest = store.read_manifest()
+    metadata = store.path / manifest.metadata_file
+    with sqlite3.connect(metadata) as db:
+        db.execute("DELETE FROM chunk_terms WHERE rowid = (SELECT min(id) FROM chunks)")
+        db.execute("DELETE FROM chunks WHERE id = (SELECT max(id) FROM chunks)")
+    raw = json.loads(store.manifest_path.read_text())
+    raw["metadata_sha256"] = ""
+    raw["metadata_bytes"] = metadata.stat().st_size
+    store.manifest_path.write_text(json.dumps(raw))
+    problems = store.check()
+    assert "1 chunks without lexical entries" in problems
+    assert "1 vectors without a chunk" in problems
+    assert "1 lexical entries without a chunk" in problems

@@ -1,0 +1,91 @@
+"""The lexical side of retrieval: German-stemmed terms for SQLite's FTS5 and its BM25 ranking.
+
+Chunks are stored as their stemmed terms in an FTS5 table of the same SQLite file as the
+rest of the metadata, so the lexical index is written, published and rolled back with the
+generation it belongs to, and a chunk's terms come and go with the chunk. FTS5 ranks with
+BM25 (k1 = 1.2, b = 0.75). Questions are stemmed with both the German and the English
+Snowball stemmer, as users ask in either language; names ("Umjerow") match by their letters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import Stemmer
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_STOPWORDS = frozenset(
+    """
+    aber alle allem allen aller alles als also am an ander andere anderem anderen anderer anderes auch auf aus bei
+    beim bin bis bist da damit dann das dass dasselbe dazu dein deine dem den denn der des dessen dich die dies
+    diese dieselbe diesem diesen dieser dieses dir doch dort du durch ein eine einem einen einer eines einig
+    einige er es etwas euch euer für gegen gewesen hab habe haben hat hatte hatten hier hin hinter ich ihm ihn
+    ihnen ihr ihre ihrem ihren ihrer im in indem ins ist jede jedem jeden jeder jedes jene jetzt kann kein keine
+    können könnte man manche mein mich mir mit muss musste nach nicht nichts noch nun nur ob oder ohne sehr sein
+    seine seinem seinen seiner seit sich sie sind so solche soll sollte sondern sonst über um und uns unser unter
+    viel vom von vor war waren warum was weil welche welchem welchen welcher welches wenn wer werde werden wie
+    wieder will wir wird wirst wo wollen wollte würde würden zu zum zur zwar zwischen wann wem wen wessen wurde
+    wurden worden
+    a about after again against all am an and any are as at be because been before being between both but by can
+    could did do does doing during each few for from further had has have having he her here hers him his how i
+    if in into is it its itself just me more most my no nor not now of off on once only or other our out over own
+    same she should so some such than that the their them then there these they this those through to too under
+    until up very was we were what when where which while who whom whose why will with would you your
+    """.split()
+)
+
+_german = Stemmer.Stemmer("german")
+_english = Stemmer.Stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words and numbers of ``text``, stopwords left out."""
+    return [w for w in (m.group().lower() for m in _WORD.finditer(text)) if w not in _STOPWORDS]
+
+
+def document_terms(text: str) -> str:
+    """What FTS5 stores for a chunk: its words, German-stemmed, separated by spaces."""
+    return " ".join(_german.stemWords(words(text)))
+
+
+PREFIX_LETTERS = 5
+"""A long question word also matches German terms that begin like it ("Ukrainian" and
+ukrain-isch, "Kremlin" and Kreml): the cognates and names that English and German share."""
+_PREFIX_FROM = PREFIX_LETTERS + 2
+
+
+@lru_cache(maxsize=4096)
+def _query_variants(word: str, prefixes: bool) -> tuple[str, ...]:
+    variants = [_german.stemWord(word), _english.stemWord(word), word]
+    if prefixes and len(word) >= _PREFIX_FROM and not word.isdigit():
+        variants.append(word[:PREFIX_LETTERS] + "*")
+    return tuple(dict.fromkeys(variants))
+
+
+@dataclass(frozen=True)
+class LexicalQuery:
+    """A question as groups of alternative terms: one group per word of the question."""
+
+    groups: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def parse(cls, question: str, prefixes: bool = True) -> LexicalQuery:
+        groups = dict.fromkeys(_query_variants(w, prefixes) for w in words(question))
+        return cls(tuple(groups))
+
+    @property
+    def terms(self) -> list[str]:
+        """Whole terms and prefixes (ending in ``*``) of every group."""
+        return list(dict.fromkeys(term for group in self.groups for term in group))
+
+    def fts5(self) -> str | None:
+        """An FTS5 MATCH expression: any of the terms, each quoted so that no word is read as
+        syntax, prefixes with FTS5's ``*`` after the quotes."""
+        terms = self.terms
+        if not terms:
+            return None
+        return " OR ".join(
+            f'"{term[:-1]}"*' if term.endswith("*") else f'"{term}"' for term in (t.replace('"', "") for t in terms)
+        )
