@@ -18,7 +18,7 @@ from qa.dates import time_window
 from qa.embedding import Embedder, shared_embedder
 from qa.importing import Importer, ImportProgress, ProgressCallback
 from qa.records import Answer, Article, Hit, ImportOutcome, ImportReport, ImportStatus, Teaser, TimeWindow
-from qa.retrieval import FusionWeights, RetrievalMode, Retriever
+from qa.retrieval import OVERFETCH, FusionWeights, RetrievalMode, Retriever, best_per_article
 from qa.store import IndexCounts, IndexStore
 from qa.uploads import Upload, stage_uploads
 
@@ -218,10 +218,13 @@ class Archive:
         mode = RetrievalMode(mode)
         since, until, prefer, when = self._read_time(question, since, until, tags)
         searched = f"{question} {context}" if context else question
-        passages = self._retriever.chunks(
-            searched, max(ANSWER_PASSAGES, k), since, until, tags, query_vector, mode, prefer
-        )
-        sources = self._retriever.search(searched, k, since, until, tags, query_vector, mode, prefer)
+        passage_count = max(ANSWER_PASSAGES, k)
+        fetch = passage_count * OVERFETCH
+        ranked = self._retriever.chunks(searched, fetch, since, until, tags, query_vector, mode, prefer)
+        passages = ranked[:passage_count]
+        sources = best_per_article(ranked, k)
+        if len(sources) < k and len(ranked) == fetch:
+            sources = self._retriever.search(searched, k, since, until, tags, query_vector, mode, prefer)
         snapshot = self.store.snapshot()
         bodies: dict[str, str] = {}
 

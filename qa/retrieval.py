@@ -28,7 +28,7 @@ from qa.lexical import LexicalQuery
 from qa.records import Hit, TimeWindow
 from qa.store import IndexStore, Snapshot
 
-_OVERFETCH = 4
+OVERFETCH = 4
 PREFERRED_TIME_BONUS = 0.03
 """Added to the score of a chunk published in the time a question names without restricting
 to it (a year on its own): about the gap between a good passage and the next best one."""
@@ -88,6 +88,14 @@ def lexical_ceiling(snapshot: Snapshot, query: LexicalQuery) -> float:
         seen = [frequencies[term] for term in group if term in frequencies]
         ceiling += (_BM25_K1 + 1) * (max(idf(n) for n in seen) if seen else idf(1))
     return ceiling
+
+
+def best_per_article(ranked: Sequence[Hit], k: int) -> list[Hit]:
+    """The first ``k`` articles (or teasers) of a chunk ranking, each by its best chunk."""
+    best: dict[str, Hit] = {}
+    for hit in ranked:
+        best.setdefault(hit.article_id, hit)
+    return list(best.values())[:k]
 
 
 PassageScorer = Callable[[str, np.ndarray, Sequence[Hit]], list[float]]
@@ -168,7 +176,7 @@ class Retriever:
         allowed = snapshot.filtered_chunk_ids(since, until, tags) if (since or until or tags) else None
         mode = RetrievalMode(mode)
         rerank = mode is RetrievalMode.HYBRID and self.passage_scorer is not None and self.weights.sentence > 0
-        fetch = limit * _OVERFETCH if prefer else limit
+        fetch = limit * OVERFETCH if prefer else limit
         if rerank:
             fetch = max(fetch, self.weights.reranked)
         ranked = self.rank(snapshot, question, query_vector, fetch, allowed, mode)
@@ -224,12 +232,10 @@ class Retriever:
             raise ValueError(f"k must be greater than 0, got {k}")
         if query_vector is None:
             query_vector = self.embedder.embed_queries([question])[0]
-        fetch = k * _OVERFETCH
+        fetch = k * OVERFETCH
         while True:
             ranked = self.chunks(question, fetch, since, until, tags, query_vector, mode, prefer)
-            best: dict[str, Hit] = {}
-            for hit in ranked:
-                best.setdefault(hit.article_id, hit)
+            best = best_per_article(ranked, k)
             if len(best) >= k or len(ranked) < fetch:
-                return list(best.values())[:k]
+                return best
             fetch *= 4
