@@ -13,6 +13,7 @@ from qa.parsing import InvalidInputError
 from qa.records import Answer, Article, Chunk, Hit, ImportOutcome, ImportReport, ImportStatus, Span, Teaser
 from qa.store import ArchiveIndexError, IndexBusyError, IndexCorruptError, IndexMismatchError
 from qa.uploads import Upload
+from qa.vectors import VectorLayout
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -36,4 +37,5 @@ __all__ = [
     "Span",
     "Teaser",
     "Upload",
+    "VectorLayout",
 ]

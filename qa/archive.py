@@ -16,11 +16,12 @@ from qa.chunking import Chunker, ChunkingConfig
 from qa.conversation import conversation_context
 from qa.dates import time_window
 from qa.embedding import Embedder, shared_embedder
-from qa.importing import Importer, ImportProgress, ProgressCallback
+from qa.importing import DEFAULT_BATCH_ARTICLES, Importer, ImportProgress, ProgressCallback
 from qa.records import Answer, Article, Hit, ImportOutcome, ImportReport, ImportStatus, Teaser, TimeWindow
 from qa.retrieval import OVERFETCH, FusionWeights, RetrievalMode, Retriever, best_per_article
 from qa.store import IndexCounts, IndexStore
 from qa.uploads import Upload, stage_uploads
+from qa.vectors import VectorLayout
 
 INDEX_ENV = "QA_INDEX"
 DEFAULT_INDEX = Path("index")
@@ -43,6 +44,7 @@ class ArchiveStats:
     generation: int
     counts: IndexCounts
     index_type: str
+    layout: str
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class RebuildReport:
     teasers: int
     chunks_embedded: int
     seconds: float
+    index_type: str
 
 
 class Archive:
@@ -88,9 +91,30 @@ class Archive:
     def path(self) -> Path:
         return self.store.path
 
-    def import_paths(self, paths: Iterable[Path | str], progress: ProgressCallback | None = None) -> ImportReport:
-        """Import ``.txt`` articles and ``.jsonl`` files (or folders of them)."""
-        return Importer(self.store, self.embedder, self.chunker).import_paths(paths, progress)
+    def import_paths(
+        self,
+        paths: Iterable[Path | str],
+        progress: ProgressCallback | None = None,
+        batch_articles: int = DEFAULT_BATCH_ARTICLES,
+    ) -> ImportReport:
+        """Import ``.txt`` articles and ``.jsonl`` files (or folders of them).
+
+        Every ``batch_articles`` articles are committed as a new index generation.
+        """
+        return Importer(self.store, self.embedder, self.chunker, batch_articles).import_paths(paths, progress)
+
+    def remove(self, article_ids: Iterable[str]) -> list[str]:
+        """Remove articles (their chunks, vectors and BM25 entries with them) in one new generation.
+
+        Returns the ids that were removed; ids the archive does not hold are skipped.
+        """
+        removed = []
+        with self.store.write() as batch:
+            for article_id in dict.fromkeys(article_ids):
+                if batch.find_article(article_id):
+                    batch.delete_owner(article_id)
+                    removed.append(article_id)
+        return removed
 
     def seed(self, paths: Iterable[Path | str]) -> ImportReport | None:
         """Import ``paths`` into an index that has never been written; leave an existing one alone."""
@@ -117,12 +141,16 @@ class Archive:
         report.outcomes = failed + [as_uploaded(outcome) for outcome in report.outcomes]
         return report
 
-    def rebuild(self, progress: ProgressCallback | None = None) -> RebuildReport:
-        """Re-chunk and re-embed every stored article and teaser into a new generation."""
+    def rebuild(self, progress: ProgressCallback | None = None, layout: VectorLayout | None = None) -> RebuildReport:
+        """Re-chunk and re-embed every stored article and teaser into a new generation.
+
+        ``layout`` switches the FAISS index type (``flat``, ``ivf-sq8`` or ``auto``, by size);
+        without it the index keeps the choice it had.
+        """
         started = time.perf_counter()
         articles, teasers = self.store.stored_content()
         chunks_embedded = 0
-        with self.store.write(fresh=True) as batch:
+        with self.store.write(fresh=True, layout=layout) as batch:
             pending: list[tuple[Article, list]] = []
             done = 0
 
@@ -149,7 +177,9 @@ class Archive:
             for (teaser, seen_in), chunk, vector in zip(teasers, teaser_chunks, teaser_vectors, strict=True):
                 batch.put_teaser(teaser, seen_in or "", chunk, vector)
             chunks_embedded += len(teaser_chunks)
-        return RebuildReport(len(articles), len(teasers), chunks_embedded, time.perf_counter() - started)
+        manifest = self.store.read_manifest()
+        index_type = manifest.faiss_type if manifest else "(empty)"
+        return RebuildReport(len(articles), len(teasers), chunks_embedded, time.perf_counter() - started, index_type)
 
     def search(
         self,
@@ -263,4 +293,5 @@ class Archive:
             generation=snapshot.generation,
             counts=snapshot.counts(),
             index_type=manifest.faiss_type if manifest else "(empty)",
+            layout=manifest.vector_layout if manifest else VectorLayout.AUTO.value,
         )

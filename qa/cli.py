@@ -11,11 +11,12 @@ import click
 
 from qa.archive import Archive, default_index_path
 from qa.evaluation import LANGUAGES, TABLE_HEADER, evaluate, results_json
-from qa.importing import ImportProgress
+from qa.importing import DEFAULT_BATCH_ARTICLES, ImportProgress
 from qa.parsing import BERLIN
 from qa.records import Hit, ImportStatus
 from qa.retrieval import RetrievalMode
 from qa.store import ArchiveIndexError
+from qa.vectors import VectorLayout
 
 index_option = click.option(
     "--index",
@@ -80,14 +81,23 @@ def main(verbose: int) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @index_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def import_command(paths: tuple[Path, ...], index_path: Path | None, quiet: bool) -> None:
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_BATCH_ARTICLES,
+    show_default=True,
+    help="Articles per commit: each commit publishes a new index generation, kept if the import is interrupted.",
+)
+def import_command(paths: tuple[Path, ...], index_path: Path | None, quiet: bool, batch_size: int) -> None:
     """Import article files (.txt), JSON Lines files (.jsonl) or folders of them.
 
     Only new or changed articles are embedded. Exits with 1 if any input failed.
     """
     archive = _open(index_path)
     try:
-        report = archive.import_paths(paths, progress=None if quiet else _progress_bar("Importing"))
+        report = archive.import_paths(
+            paths, progress=None if quiet else _progress_bar("Importing"), batch_articles=batch_size
+        )
     except ArchiveIndexError as error:
         raise click.ClickException(str(error)) from None
     for outcome in report.failures:
@@ -102,16 +112,40 @@ def import_command(paths: tuple[Path, ...], index_path: Path | None, quiet: bool
 
 @main.command()
 @index_option
-def rebuild(index_path: Path | None) -> None:
+@click.argument("article_ids", nargs=-1, required=True)
+def remove(index_path: Path | None, article_ids: tuple[str, ...]) -> None:
+    """Remove articles by id (as `qa search` shows them)."""
+    archive = _open(index_path)
+    try:
+        removed = archive.remove(article_ids)
+    except ArchiveIndexError as error:
+        raise click.ClickException(str(error)) from None
+    for article_id in article_ids:
+        if article_id not in removed:
+            click.echo(f"{article_id}: not in the archive", err=True)
+    click.echo(f"removed {len(removed)} article(s)")
+    if len(removed) < len(article_ids):
+        sys.exit(1)
+
+
+@main.command()
+@index_option
+@click.option(
+    "--vectors",
+    "layout",
+    type=click.Choice([layout.value for layout in VectorLayout]),
+    help="FAISS index type from now on: exact (flat), IVF with 8-bit codes (ivf-sq8), or auto (by size, the default)",
+)
+def rebuild(index_path: Path | None, layout: str | None) -> None:
     """Re-embed every stored article into a fresh index (after a model or format change)."""
     archive = Archive(*_unchecked(index_path))
     try:
-        report = archive.rebuild(progress=_progress_bar("Rebuilding"))
+        report = archive.rebuild(progress=_progress_bar("Rebuilding"), layout=VectorLayout(layout) if layout else None)
     except ArchiveIndexError as error:
         raise click.ClickException(str(error)) from None
     click.echo(
         f"rebuilt {report.articles} articles and {report.teasers} teasers: "
-        f"{report.chunks_embedded} chunks embedded in {report.seconds:.1f} s"
+        f"{report.chunks_embedded} chunks embedded in {report.seconds:.1f} s; vectors in {report.index_type}"
     )
 
 
@@ -133,7 +167,7 @@ def stats(index_path: Path | None) -> None:
     counts = info.counts
     click.echo(f"index:      {info.path}")
     click.echo(f"model:      {info.model} ({info.dimension} dimensions)")
-    click.echo(f"type:       {info.index_type}, generation {info.generation}")
+    click.echo(f"type:       {info.index_type} ({info.layout}), generation {info.generation}")
     click.echo(f"articles:   {counts.articles}")
     click.echo(f"chunks:     {counts.chunks}")
     click.echo(f"teasers:    {counts.teasers}")

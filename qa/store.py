@@ -3,7 +3,8 @@
 An index is a directory::
 
     manifest.json            format version, model, dimension, counts, current files
-    vectors-000007.faiss     FAISS IndexIDMap2: chunk id -> vector
+    vectors-000007.faiss     FAISS index, chunk id -> vector (exact, or IVF when large:
+                             see ``qa.vectors``)
     metadata-000007.sqlite   articles, teasers, chunks (ids shared with FAISS), and the
                              chunks' stemmed terms in an FTS5 table for BM25
 
@@ -22,6 +23,7 @@ import fcntl
 import hashlib
 import json
 import logging
+import math
 import os
 import shutil
 import sqlite3
@@ -39,13 +41,24 @@ import numpy as np
 from qa.lexical import LexicalQuery, document_terms
 from qa.parsing import BERLIN
 from qa.records import PARAGRAPH_SEPARATOR, Article, Chunk, ChunkKind, Span, Teaser
+from qa.vectors import (
+    FAISS_DESCRIPTION,
+    VectorLayout,
+    all_vectors,
+    build,
+    describe,
+    layout_of,
+    new_flat,
+    search_parameters,
+    vector_ids,
+    wanted_layout,
+)
 
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = ".write.lock"
-FAISS_TYPE = "IDMap2,Flat(IP)"
 
 _ARTICLE_COLUMNS = "id, title, published, tags, source, url, source_path, body, repairs"
 _SCHEMA = """
@@ -130,7 +143,8 @@ class Manifest:
     metadata_file: str
     vectors_bytes: int
     metadata_bytes: int
-    faiss_type: str = FAISS_TYPE
+    faiss_type: str = FAISS_DESCRIPTION[VectorLayout.FLAT]
+    vector_layout: str = VectorLayout.AUTO.value
     counts: IndexCounts = field(default_factory=IndexCounts)
     vectors_sha256: str = ""
     metadata_sha256: str = ""
@@ -189,8 +203,16 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _new_index(dimension: int) -> faiss.Index:
-    return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+def _in_layout(vectors: faiss.Index, choice: VectorLayout, dimension: int) -> faiss.Index:
+    """``vectors`` as the FAISS index type ``choice`` asks for at their size, converted if need be."""
+    current = layout_of(vectors)
+    wanted = wanted_layout(choice, int(vectors.ntotal), current)
+    outgrown = isinstance(vectors, faiss.IndexIVF) and vectors.nlist < math.sqrt(vectors.ntotal) / 2
+    if wanted is current and not outgrown:
+        return vectors
+    ids, matrix = all_vectors(vectors)
+    logger.info("Moving %d vectors from %s to %s", len(ids), describe(vectors), wanted.value)
+    return build(wanted, ids, matrix, dimension)
 
 
 def _connect_schema(path: str) -> sqlite3.Connection:
@@ -248,11 +270,9 @@ class Snapshot:
         """The ``k`` nearest chunk ids by inner product, optionally among ``allowed`` ids only."""
         if self.vectors.ntotal == 0 or k <= 0:
             return []
-        params = None
-        if allowed is not None:
-            if len(allowed) == 0:
-                return []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))
+        if allowed is not None and len(allowed) == 0:
+            return []
+        params = search_parameters(self.vectors, allowed)
         scores, ids = self.vectors.search(query.reshape(1, -1).astype(np.float32), k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
 
@@ -489,7 +509,12 @@ class WriteBatch:
 
     def _flush_removals(self) -> None:
         if self._removed:
-            self.vectors.remove_ids(faiss.IDSelectorBatch(np.array(self._removed, dtype=np.int64)))
+            removed = np.array(self._removed, dtype=np.int64)
+            if isinstance(self.vectors, faiss.IndexIVF):
+                # IVF finds ids through its hash table, which takes a plain list of ids.
+                self.vectors.remove_ids(faiss.IDSelectorArray(len(removed), faiss.swig_ptr(removed)))
+            else:
+                self.vectors.remove_ids(faiss.IDSelectorBatch(removed))
             self._removed.clear()
 
     def counts(self) -> IndexCounts:
@@ -564,7 +589,7 @@ class IndexStore:
         return Snapshot(manifest, vectors, metadata)
 
     def _empty(self) -> Snapshot:
-        return Snapshot(None, _new_index(self.dimension), _connect_schema(":memory:"))
+        return Snapshot(None, new_flat(self.dimension), _connect_schema(":memory:"))
 
     def read_manifest(self, check: bool = True) -> Manifest | None:
         if not self.exists():
@@ -587,7 +612,7 @@ class IndexStore:
         if not path.exists():
             raise ArchiveIndexError(f"{path}: missing; the stored articles are lost, re-import them")
         metadata = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
-        snapshot = Snapshot(manifest, _new_index(self.dimension), metadata)
+        snapshot = Snapshot(manifest, new_flat(self.dimension), metadata)
         try:
             return list(snapshot.articles()), snapshot.teasers()
         except sqlite3.DatabaseError as error:
@@ -629,10 +654,10 @@ class IndexStore:
             db = snapshot._db
             if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 problems.append(f"{manifest.metadata_file}: SQLite reports damage")
-            vector_ids = set(faiss.vector_to_array(snapshot.vectors.id_map).tolist())
+            stored_ids = set(vector_ids(snapshot.vectors).tolist())
             chunk_ids = {row[0] for row in db.execute("SELECT id FROM chunks")}
             term_ids = {row[0] for row in db.execute("SELECT rowid FROM chunk_terms")}
-            for label, ids in (("vectors", vector_ids), ("lexical entries", term_ids)):
+            for label, ids in (("vectors", stored_ids), ("lexical entries", term_ids)):
                 if ids - chunk_ids:
                     problems.append(f"{len(ids - chunk_ids)} {label} without a chunk")
                 if chunk_ids - ids:
@@ -653,7 +678,7 @@ class IndexStore:
             actual = (
                 db.execute("SELECT count(*) FROM articles").fetchone()[0],
                 db.execute("SELECT count(*) FROM teasers").fetchone()[0],
-                len(vector_ids),
+                len(stored_ids),
             )
             if actual != (counts.articles, counts.teasers, counts.vectors):
                 problems.append(
@@ -728,15 +753,17 @@ class IndexStore:
                         path.unlink()
 
     @contextlib.contextmanager
-    def write(self, fresh: bool = False) -> Iterator[WriteBatch]:
+    def write(self, fresh: bool = False, layout: VectorLayout | None = None) -> Iterator[WriteBatch]:
         """Apply changes to a copy of the current generation and publish it atomically.
 
         Only one writer at a time (an exclusive lock on the directory); ``fresh`` starts
         from an empty generation, as a rebuild does. A batch that changed nothing publishes
-        nothing.
+        nothing. ``layout`` sets the FAISS index type from now on (kept in the manifest;
+        ``auto`` chooses by size); without it the index keeps the choice it was built with.
         """
         with self._write_lock():
             current = self.read_manifest(check=not fresh)
+            choice = VectorLayout(layout or (current.vector_layout if current else VectorLayout.AUTO))
             generation = (current.generation if current else 0) + 1
             staging = Path(tempfile.mkdtemp(prefix=".building-", dir=self.path))
             metadata_tmp = staging / "metadata.sqlite"
@@ -746,7 +773,7 @@ class IndexStore:
                     shutil.copyfile(self.path / current.metadata_file, metadata_tmp)
                     vectors = faiss.read_index(str(self.path / current.vectors_file))
                 else:
-                    vectors = _new_index(self.dimension)
+                    vectors = new_flat(self.dimension)
                 db = _connect_schema(str(metadata_tmp))
                 db.execute("PRAGMA journal_mode = MEMORY")
                 db.execute("PRAGMA synchronous = OFF")
@@ -755,8 +782,9 @@ class IndexStore:
                     yield batch
                     counts = batch.counts()
                 db.close()
-                if not batch.changed and not fresh:
+                if not batch.changed and not fresh and layout is None:
                     return
+                vectors = _in_layout(vectors, choice, self.dimension)
                 faiss.write_index(vectors, str(vectors_tmp))
                 for path in (metadata_tmp, vectors_tmp):
                     _fsync(path)
@@ -776,6 +804,8 @@ class IndexStore:
                     metadata_bytes=(self.path / metadata_name).stat().st_size,
                     vectors_sha256=_sha256(self.path / vectors_name),
                     metadata_sha256=_sha256(self.path / metadata_name),
+                    faiss_type=describe(vectors),
+                    vector_layout=choice.value,
                     counts=counts,
                     created_at=current.created_at if current and not fresh else now,
                     updated_at=now,

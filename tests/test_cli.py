@@ -44,3 +44,25 @@ def test_failed_inputs_set_the_exit_code(tmp_path):
 def test_every_command_has_help():
     for name, command in main.commands.items():
         assert command.help, name
+
+
+def test_remove_and_rebuild_into_another_vector_index(tmp_path):
+    runner = CliRunner()
+    index = str(tmp_path / "index")
+    assert runner.invoke(main, ["import", str(SEEDS), "--index", index, "--quiet"]).exit_code == 0
+
+    result = runner.invoke(main, ["rebuild", "--index", index, "--vectors", "ivf-sq8"])
+    assert result.exit_code == 0, result.output
+    assert "vectors in IVF" in result.output
+    result = runner.invoke(main, ["stats", "--index", index])
+    assert "(ivf-sq8)" in result.output and "articles:   1" in result.output
+    result = runner.invoke(main, ["search", "Umjerow", "--index", index, "-k", "1"])
+    assert "Umjerow" in result.output
+
+    article_id = result.output.splitlines()[1].rsplit("· ", 1)[1].strip()
+    result = runner.invoke(main, ["remove", article_id, "no-such-article", "--index", index])
+    assert result.exit_code == 1
+    assert "no-such-article: not in the archive" in result.output and "removed 1 article(s)" in result.output
+    result = runner.invoke(main, ["stats", "--index", index])
+    assert "articles:   0" in result.output and "teasers:    6" in result.output
+    assert runner.invoke(main, ["check", "--index", index]).exit_code == 0

@@ -10,6 +10,7 @@ import pytest
 from qa.chunking import Chunker
 from qa.records import Article
 from qa.store import FORMAT_VERSION, IndexBusyError, IndexCorruptError, IndexMismatchError, IndexStore
+from qa.vectors import VectorLayout
 
 DIM = 8
 
@@ -168,3 +169,38 @@ def test_check_finds_chunks_without_lexical_entries_and_vectors_without_chunks(s
     assert "1 chunks without lexical entries" in problems
     assert "1 vectors without a chunk" in problems
     assert "1 lexical entries without a chunk" in problems
+
+
+def test_auto_moves_a_large_index_to_ivf_and_keeps_ids_filters_and_removal(store, monkeypatch):
+    monkeypatch.setattr("qa.vectors.EXACT_SEARCH_LIMIT", 100)
+    put(store, range(1, 40))
+    assert store.read_manifest().faiss_type.startswith("IDMap2,Flat")
+    put(store, range(40, 120))
+    manifest = store.read_manifest()
+    assert manifest.faiss_type.startswith("IVF") and manifest.vector_layout == "auto"
+    assert store.check() == []
+    snapshot = store.snapshot()
+    chunk_id = snapshot._query("SELECT id FROM chunks WHERE owner_id = 'a77' LIMIT 1")[0][0]
+    vector = snapshot.vectors.reconstruct(chunk_id)
+    assert chunk_id in [i for i, _ in snapshot.search(vector, 3)]
+    allowed = np.array([chunk_id], dtype=np.int64)
+    assert [i for i, _ in snapshot.search(-vector, 5, allowed)] == [chunk_id]
+    with store.write() as batch:
+        batch.delete_owner("a77")
+    assert store.check() == []
+    assert chunk_id not in [i for i, _ in store.snapshot().search(vector, 10)]
+
+
+def test_an_explicit_layout_is_kept_by_later_writes_and_can_be_switched_back(store):
+    put(store, range(1, 30))
+    with store.write(layout=VectorLayout.IVF_SQ8):
+        pass
+    assert store.read_manifest().faiss_type.startswith("IVF")
+    put(store, range(30, 35))
+    manifest = store.read_manifest()
+    assert manifest.faiss_type.startswith("IVF") and manifest.vector_layout == "ivf-sq8"
+    with store.write(layout=VectorLayout.FLAT):
+        pass
+    assert store.read_manifest().faiss_type.startswith("IDMap2,Flat")
+    assert store.check() == []
+    assert store.snapshot().counts().articles == 34

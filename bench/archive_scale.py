@@ -1,0 +1,227 @@
+"""The archive at scale: query latency, open-index memory, and incremental import against a rebuild.
+
+Builds an index of ``--chunks`` chunks from the articles of a JSON Lines file, replicated
+under new ids (``<id>~<n>``) until the count is reached. Embedding that many chunks would
+take hours here, so the replicated chunks get stand-in vectors (unit vectors clustered per
+article, as real chunks of one story are), written through the same store as an import;
+their text, metadata and BM25 entries are real. The first ten articles of the file are
+kept out, then imported for real (embedded with the model) as the incremental step.
+
+Reports, model warm and the query embedding included:
+- ``search`` and ``ask`` latency p50/p95 over distinct questions (hybrid, the default);
+- the memory the open index takes (RSS after opening it, less RSS before);
+- importing 10 new articles, removing one, replacing one (changed text), and a full
+  rebuild's time estimated from the import's own embedding rate (a rebuild re-embeds all).
+
+python bench/archive_scale.py ../shared/data/news_de.jsonl --chunks 100000
+"""
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+
+from qa import Archive
+from qa.chunking import Chunker
+from qa.parsing import read_jsonl_file
+from qa.records import Article
+from qa.store import IndexStore
+
+QUESTIONS = [
+    "Who leads the Ukrainian delegation?",
+    "Wer führt die Gespräche für die USA?",
+    "Where do the talks take place?",
+    "Was beschloss die EU zu Russland?",
+    "Which country buys Russian oil?",
+    "Wie hoch ist die Inflation in Deutschland?",
+    "Who won the Bundesliga match?",
+    "Was sagt der Kanzler zur Rente?",
+    "How many people died in the earthquake?",
+    "Welche Partei gewann die Wahl?",
+    "What did the central bank decide about interest rates?",
+    "Wie wird das Wetter am Wochenende?",
+    "Who is the new coach?",
+    "Warum streiken die Lokführer?",
+    "What happened at the Christmas market?",
+    "Wie viele Flüchtlinge kamen nach Deutschland?",
+    "Which company cut jobs?",
+    "Was kostet das Deutschlandticket?",
+    "Who was arrested after the attack?",
+    "Wann beginnt die Fußball-Weltmeisterschaft?",
+    "What did Trump say about NATO?",
+    "Welche Sanktionen gibt es gegen Iran?",
+    "How much money does the budget include?",
+    "Wer ist der neue Papst?",
+    "What are the results of the climate conference?",
+    "Wo brannte es in der Nacht?",
+    "Who received the Nobel Prize?",
+    "Was plant die Regierung beim Bürgergeld?",
+    "Why did the flight get cancelled?",
+    "Wie reagierte China auf die Zölle?",
+]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def read_articles(path: Path) -> list[Article]:
+    return [record for record in read_jsonl_file(path) if isinstance(record, Article)]
+
+
+def build_replicated(index: Path, articles: list[Article], target: int, model: str, dimension: int) -> int:
+    """Write replicas of ``articles`` with stand-in vectors until ``target`` chunks; the chunk count."""
+    store = IndexStore(index, model, dimension)
+    chunker = Chunker()
+    chunked = [(article, chunker.chunk_article(article)) for article in articles]
+    rng = np.random.default_rng(11)
+    total = 0
+    with store.write() as batch:
+        copy = 0
+        while total < target:
+            for article, chunks in chunked:
+                if total >= target:
+                    break
+                replica = Article(
+                    id=f"{article.id}~{copy}",
+                    title=article.title,
+                    published=article.published,
+                    paragraphs=article.paragraphs,
+                    tags=article.tags,
+                    source=article.source,
+                    source_path=article.source_path,
+                )
+                owned = [replace(chunk, owner_id=replica.id) for chunk in chunks]
+                story = rng.normal(size=dimension)
+                vectors = story + rng.normal(0, 0.6, (len(owned), dimension))
+                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+                batch.put_article(replica, owned, vectors.astype(np.float32))
+                total += len(owned)
+            copy += 1
+    return total
+
+
+def percentiles(times: list[float]) -> tuple[float, float]:
+    p50, p95 = np.percentile(np.array(times) * 1000, [50, 95])
+    return float(p50), float(p95)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("jsonl", type=Path)
+    parser.add_argument("--chunks", type=int, default=10_000)
+    parser.add_argument("--keep", type=Path, help="build the index here (or reuse it when it exists)")
+    parser.add_argument("--skip-import", action="store_true", help="measure latency and memory only")
+    parser.add_argument("--json", type=Path, help="write the figures here as well")
+    args = parser.parse_args()
+    articles = read_articles(args.jsonl)
+    fresh, replicated = articles[:10], articles[10:]
+    with tempfile.TemporaryDirectory() as scratch:
+        index = args.keep or Path(scratch) / "index"
+        from qa.embedding import shared_embedder
+
+        embedder = shared_embedder()
+        embedder.embed_queries(["warm-up"])
+        if not (index / "manifest.json").exists():
+            started = time.perf_counter()
+            chunks = build_replicated(index, replicated, args.chunks, embedder.name, embedder.dimension)
+            print(f"built {chunks:,} replicated chunks in {time.perf_counter() - started:.0f} s")
+        before = rss_mb()
+        started = time.perf_counter()
+        archive = Archive.open(index, embedder=embedder)
+        open_s = time.perf_counter() - started
+        index_mb = rss_mb() - before
+        stats = archive.stats()
+        print(
+            f"machine: {os.cpu_count()} cores, "
+            f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, {platform.machine()}"
+        )
+        print(f"index: {stats.counts.vectors:,} vectors ({stats.index_type}), {stats.counts.articles:,} articles")
+        print(f"open: {open_s:.2f} s, RSS +{index_mb:.0f} MB")
+        archive.ask("Wer verhandelt?")
+        search_times, ask_times = [], []
+        for question in QUESTIONS:
+            started = time.perf_counter()
+            archive.search(question)
+            search_times.append(time.perf_counter() - started)
+        embedder._cache.clear()
+        for question in QUESTIONS:
+            started = time.perf_counter()
+            archive.ask(question)
+            ask_times.append(time.perf_counter() - started)
+        figures = {
+            "vectors": stats.counts.vectors,
+            "index_type": stats.index_type,
+            "open_s": open_s,
+            "open_rss_mb": index_mb,
+            "search_ms": percentiles(search_times),
+            "ask_ms": percentiles(ask_times),
+        }
+        print("search p50/p95 ms: {:.0f} / {:.0f}".format(*figures["search_ms"]))
+        print("ask p50/p95 ms:    {:.0f} / {:.0f}".format(*figures["ask_ms"]))
+        if not args.skip_import:
+            figures.update(incremental(archive, fresh, Path(scratch), stats.counts.vectors))
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2))
+
+
+def incremental(archive: Archive, fresh: list[Article], scratch: Path, vectors: int) -> dict[str, float]:
+    source = scratch / "new.jsonl"
+
+    def write(records: list[Article], name: str = "new.jsonl") -> Path:
+        path = scratch / name
+        with path.open("w", encoding="utf-8") as out:
+            for article in records:
+                record = {
+                    "id": article.id,
+                    "title": article.title,
+                    "published": article.published.isoformat() if article.published else None,
+                    "tags": list(article.tags),
+                    "body": "\n\n".join(article.paragraphs),
+                }
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return path
+
+    write(fresh)
+    started = time.perf_counter()
+    report = archive.import_paths([source])
+    add_s = time.perf_counter() - started
+    rate = report.chunks_embedded / add_s
+    started = time.perf_counter()
+    archive.remove([fresh[0].id])
+    remove_s = time.perf_counter() - started
+    changed = fresh[1]
+    edited = Article(
+        id=changed.id,
+        title=changed.title,
+        published=changed.published,
+        paragraphs=(*changed.paragraphs[:-1], changed.paragraphs[-1] + " (aktualisiert)"),
+        tags=changed.tags,
+    )
+    started = time.perf_counter()
+    replaced = archive.import_paths([write([edited], "edited.jsonl")])
+    replace_s = time.perf_counter() - started
+    rebuild_s = vectors / rate
+    print(
+        f"add 10 articles: {add_s:.1f} s ({report.chunks_embedded} chunks embedded, {rate:.1f} chunks/s); "
+        f"remove 1: {remove_s:.1f} s; replace 1: {replace_s:.1f} s ({replaced.chunks_embedded} chunks re-embedded, "
+        f"{replaced.chunks_reused} reused)"
+    )
+    print(f"full rebuild, estimated at that rate: {rebuild_s:,.0f} s; rebuild / add 10 = {rebuild_s / add_s:,.0f}x")
+    return {"add_10_s": add_s, "remove_1_s": remove_s, "replace_1_s": replace_s, "rebuild_estimate_s": rebuild_s}
+
+
+if __name__ == "__main__":
+    main()
