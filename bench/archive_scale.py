@@ -8,7 +8,9 @@ their text, metadata and BM25 entries are real. The first ten articles of the fi
 kept out, then imported for real (embedded with the model) as the incremental step.
 
 Reports, model warm and the query embedding included:
-- ``search`` and ``ask`` latency p50/p95 over distinct questions (hybrid, the default);
+- ``search`` latency p50/p95 over distinct questions for ``--mode dense`` and ``bm25``, and
+  for ``hybrid`` (the default, which embeds the sentences of its top passages to rerank them),
+  and ``ask``;
 - the memory the open index takes (RSS after opening it, less RSS before);
 - importing 10 new articles, removing one, replacing one (changed text), and a full
   rebuild's time estimated from the import's own embedding rate (a rebuild re-embeds all).
@@ -151,6 +153,12 @@ def main() -> None:
         print(f"index: {stats.counts.vectors:,} vectors ({stats.index_type}), {stats.counts.articles:,} articles")
         print(f"open: {open_s:.2f} s, RSS +{index_mb:.0f} MB")
         archive.ask("Wer verhandelt?")
+        mode_times: dict[str, list[float]] = {"dense": [], "bm25": []}
+        for mode, times in mode_times.items():
+            for question in QUESTIONS:
+                started = time.perf_counter()
+                archive.search(f"{question} ({mode})", mode=mode)
+                times.append(time.perf_counter() - started)
         search_times, ask_times = [], []
         for question in QUESTIONS:
             started = time.perf_counter()
@@ -169,6 +177,9 @@ def main() -> None:
             "search_ms": percentiles(search_times),
             "ask_ms": percentiles(ask_times),
         }
+        for mode, times in mode_times.items():
+            figures[f"search_{mode}_ms"] = percentiles(times)
+            print(f"search --mode {mode} p50/p95 ms: " + "{:.0f} / {:.0f}".format(*figures[f"search_{mode}_ms"]))
         print("search p50/p95 ms: {:.0f} / {:.0f}".format(*figures["search_ms"]))
         print("ask p50/p95 ms:    {:.0f} / {:.0f}".format(*figures["ask_ms"]))
         if not args.skip_import:

@@ -19,10 +19,20 @@ from qa import Archive, ImportProgress
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
+def current_rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jsonl", type=Path, help="a JSON Lines file to import instead of seeds/")
     parser.add_argument("--limit", type=int, help="import only the first N lines of --jsonl")
+    parser.add_argument("--batch-size", type=int, default=500, help="articles per commit")
+    parser.add_argument("--every", type=int, default=2000, help="print progress and RSS every N chunks")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         source = SEEDS
@@ -41,17 +51,18 @@ def main() -> None:
         last_report = [0]
 
         def show(progress: ImportProgress) -> None:
-            if progress.chunks_embedded - last_report[0] >= 2000:
+            if progress.chunks_embedded - last_report[0] >= args.every:
                 last_report[0] = progress.chunks_embedded
                 elapsed = time.perf_counter() - started
                 print(
                     f"  {elapsed:7.0f} s  {progress.records_done}/{progress.records_total} records committed, "
-                    f"{progress.chunks_embedded} chunks embedded ({progress.chunks_embedded / elapsed:.1f}/s)",
+                    f"{progress.chunks_embedded} chunks embedded ({progress.chunks_embedded / elapsed:.1f}/s), "
+                    f"RSS {current_rss_mb():.0f} MB",
                     file=sys.stderr,
                     flush=True,
                 )
 
-        report = archive.import_paths([source], progress=show)
+        report = archive.import_paths([source], progress=show, batch_articles=args.batch_size)
         seconds = time.perf_counter() - started
         articles = report.imported + report.updated
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

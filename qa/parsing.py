@@ -7,6 +7,7 @@ is streamed, so a bad line fails alone and a large file never sits in memory who
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import re
@@ -60,11 +61,16 @@ def _parse_date_line(value: str) -> datetime | None:
 
 
 def decode_text(data: bytes, source: str, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES, unit: str = "file") -> str:
-    """Decode an input strictly as UTF-8, saying plainly what else it is."""
+    """Decode an input strictly as UTF-8 (or UTF-16 with its byte-order mark), saying plainly what else it is."""
     if len(data) > max_bytes:
         raise InvalidInputError(source, f"{unit} too large: {len(data):,} bytes (limit {max_bytes:,})")
     if not data.strip():
         raise InvalidInputError(source, f"empty {unit}")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise InvalidInputError(source, f"broken UTF-16 at offset {error.start}") from None
     if b"\x00" in data[:65536]:
         raise InvalidInputError(source, f"binary {unit} (contains NUL bytes), not text")
     try:

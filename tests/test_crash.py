@@ -133,7 +133,5 @@ def test_random_kills_lose_and_tear_nothing(tmp_path, embedder):
     final = present_articles(index, expected, embedder)
     assert final == set(expected)
     assert not staging_folders(index)
-    print(
-        f"\n{kills} kills, 0 lost, 0 torn; {len(committed)} articles committed between kills, {len(final)} after"
-    )
+    print(f"\n{kills} kills, 0 lost, 0 torn; {len(committed)} articles committed between kills, {len(final)} after")
     assert kills >= min(KILLS, 30) or len(committed) == ARTICLES
