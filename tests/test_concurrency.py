@@ -68,6 +68,18 @@ def qa_import(source: Path, index: Path) -> subprocess.Popen:
     )
 
 
+def wait_for_queries_started_after(moment: float, logs: list[Path], timeout: float = 180) -> None:
+    """Wait until every reader has finished a query it began after `moment`; on a slow machine
+    one query can take longer than any fixed sleep."""
+    def started_after(log: Path) -> bool:
+        whole_lines = log.read_text().split("\n")[:-1]
+        return any(json.loads(line)["started"] > moment for line in whole_lines)
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not all(started_after(log) for log in logs):
+        time.sleep(0.5)
+
+
 def test_readers_see_whole_generations_while_an_import_writes_and_a_second_import_waits(tmp_path, embedder):
     index, source = tmp_path / "index", tmp_path / "new"
     source.mkdir()
@@ -102,7 +114,7 @@ def test_readers_see_whole_generations_while_an_import_writes_and_a_second_impor
         else:
             assert "30 unchanged" in second_out
             print("\nthe second import waited, then found every article unchanged")
-        time.sleep(3)
+        wait_for_queries_started_after(published, [tmp_path / f"reader{n}.jsonl" for n in range(2)])
     finally:
         stop.touch()
         for reader in readers:
