@@ -139,7 +139,12 @@ class Importer:
     def _embed_missing(
         self, planned: list[_Planned], teasers: list[tuple[Teaser, Chunk]], on_slice: Callable[[int], None]
     ) -> tuple[list[np.ndarray], int]:
-        """Embed every chunk that has no reusable vector, in slices that report progress."""
+        """Embed every chunk that has no reusable vector, in slices that report progress.
+
+        The whole batch is ordered by length before it is sliced, so each model batch holds
+        texts of nearly one length and little padding is computed; sorting only within a
+        slice would leave long and short texts together at every slice's edges.
+        """
         wanted = [
             chunk.embed_text
             for plan in planned
@@ -147,12 +152,13 @@ class Importer:
             if v is None
         ]
         wanted += [chunk.embed_text for _teaser, chunk in teasers]
-        vectors: list[np.ndarray] = []
+        by_length = sorted(range(len(wanted)), key=lambda n: len(wanted[n]), reverse=True)
+        vectors = np.zeros((len(wanted), self.embedder.dimension), dtype=np.float32)
         for start in range(0, len(wanted), _EMBED_SLICE):
-            piece = wanted[start : start + _EMBED_SLICE]
-            vectors.extend(self.embedder.embed_passages(piece))
-            on_slice(len(piece))
-        return vectors, len(wanted)
+            positions = by_length[start : start + _EMBED_SLICE]
+            vectors[positions] = self.embedder.embed_passages([wanted[n] for n in positions])
+            on_slice(len(positions))
+        return list(vectors), len(wanted)
 
     def _commit(
         self,
