@@ -27,11 +27,12 @@ SEEDS = Path(os.environ.get("QA_SEEDS", Path(__file__).parent / "seeds"))
 st.set_page_config(page_title="archive-qa", page_icon="🗞️", layout="wide")
 
 
-@st.cache_resource(show_spinner="Loading the model and the index…")
+@st.cache_resource(show_spinner="Opening the index…")
 def load_archive(index_path: str) -> Archive:
     archive = Archive.open(index_path)
     if SEEDS.is_dir():
         archive.seed([SEEDS])
+    archive.warm_up(background=True)
     return archive
 
 

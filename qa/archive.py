@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -86,6 +87,16 @@ class Archive:
         store = IndexStore(Path(path) if path else default_index_path(), embedder.name, embedder.dimension)
         store.snapshot()
         return cls(store, embedder, Chunker(chunking), fusion)
+
+    def warm_up(self, background: bool = False) -> threading.Thread | None:
+        """Load the embedding model now (in a daemon thread with ``background``), so the first
+        question does not wait for it; a question asked meanwhile waits for the same load."""
+        if not background:
+            self.embedder.warm_up()
+            return None
+        thread = threading.Thread(target=self.embedder.warm_up, name="qa-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     @property
     def path(self) -> Path:

@@ -293,6 +293,12 @@ class Embedder:
                 self._model = _load_sentence_transformer(ensure_model(self.model_dir))
         return self._model
 
+    def warm_up(self) -> None:
+        """Load the model and run it once. Importing torch and sentence-transformers and
+        reading the weights take seconds; a caller that knows a question will come can pay
+        for them before it does."""
+        self.embed_queries(["warm-up"])
+
     def _encode(self, texts: Sequence[str], show_progress: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)

@@ -1,7 +1,10 @@
 import numpy as np
 import pytest
 
-from qa.embedding import DIMENSION, PASSAGE_PREFIX, QUERY_PREFIX, _dequantise_q4_0, ensure_model
+from qa import Archive
+from qa.chunking import Chunker
+from qa.embedding import DIMENSION, PASSAGE_PREFIX, QUERY_PREFIX, Embedder, _dequantise_q4_0, ensure_model
+from qa.store import IndexStore
 
 pytestmark = pytest.mark.slow
 
@@ -34,3 +37,14 @@ def test_cross_lingual_similarity(embedder):
     passages = embedder.embed_passages(["Er führt die Verhandlungen.", "Das Wetter ist heute sonnig."])
     scores = passages @ question
     assert scores[0] > scores[1]
+
+
+def test_warm_up_in_the_background_loads_the_model_that_a_question_then_uses(tmp_path, embedder):
+    fresh = Embedder(embedder.model_dir)
+    archive = Archive(IndexStore(tmp_path / "index", fresh.name, fresh.dimension), fresh, Chunker())
+    thread = archive.warm_up(background=True)
+    assert thread is not None and thread.daemon
+    vector = fresh.embed_queries(["Wer führt die ukrainische Delegation?"])
+    thread.join(timeout=120)
+    assert fresh._model is not None and not thread.is_alive()
+    assert np.allclose(vector, embedder.embed_queries(["Wer führt die ukrainische Delegation?"]), atol=1e-5)
