@@ -71,6 +71,7 @@ def qa_import(source: Path, index: Path) -> subprocess.Popen:
 def wait_for_queries_started_after(moment: float, logs: list[Path], timeout: float = 180) -> None:
     """Wait until every reader has finished a query it began after `moment`; on a slow machine
     one query can take longer than any fixed sleep."""
+
     def started_after(log: Path) -> bool:
         whole_lines = log.read_text().split("\n")[:-1]
         return any(json.loads(line)["started"] > moment for line in whole_lines)
