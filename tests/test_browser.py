@@ -98,7 +98,11 @@ def page(app_url, tmp_path_factory):
 
 
 def wait_until_idle(page) -> None:
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+    """Until the script run has finished: a question typed during a rerun can be lost."""
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState === 'notRunning'",
+        timeout=120_000,
+    )
 
 
 def ask(page, question: str) -> float:

@@ -136,7 +136,7 @@ def test_jsonl_lines_each_imported_or_rejected(tmp_path, lines):
     path = tmp_path / "fuzz.jsonl"
     path.write_bytes(b"\n".join(lines))
     results = list(read_jsonl_file(path))
-    assert len(results) <= max(1, len(lines))
+    assert len(results) <= max(1, path.read_bytes().count(b"\n") + 1)  # random bytes may hold newlines
     for result in results:
         if isinstance(result, InvalidInputError):
             assert result.source == str(path) and result.reason
