@@ -48,3 +48,27 @@ def test_warm_up_in_the_background_loads_the_model_that_a_question_then_uses(tmp
     thread.join(timeout=120)
     assert fresh._model is not None and not thread.is_alive()
     assert np.allclose(vector, embedder.embed_queries(["Wer führt die ukrainische Delegation?"]), atol=1e-5)
+
+
+def test_the_default_backend_is_onnx_runtime_and_an_unknown_one_is_refused(monkeypatch):
+    monkeypatch.delenv("QA_EMBED_BACKEND", raising=False)
+    assert Embedder().backend == "onnx"
+    monkeypatch.setenv("QA_EMBED_BACKEND", "torch")
+    assert Embedder().backend == "torch"
+    monkeypatch.setenv("QA_EMBED_BACKEND", "tensorflow")
+    with pytest.raises(ValueError, match="QA_EMBED_BACKEND='tensorflow'"):
+        Embedder()
+
+
+def test_onnx_runtime_and_torch_give_the_same_vectors(embedder):
+    texts = [
+        "Der ukrainische Chefunterhändler Rustem Umjerow ist auf dem Weg in die USA.",
+        "Trump hebt die Zölle auf Waren aus Indien auf." * 20,
+        "kurz",
+    ]
+    onnx = Embedder(embedder.model_dir, backend="onnx")
+    torch = Embedder(embedder.model_dir, backend="torch")
+    from_onnx, from_torch = onnx.embed_passages(texts), torch.embed_passages(texts)
+    assert (ensure_model(embedder.model_dir) / "onnx" / "model.onnx").exists()
+    assert onnx._load() is not torch._load()
+    assert np.all(np.sum(from_onnx * from_torch, axis=1) > 0.9999)
