@@ -1,0 +1,232 @@
+"""Ingestion side by side: our import, the model alone, and LangChain's FAISS store.
+
+All three embed the same chunk texts with the same model and batch size, in one process
+with the model already loaded:
+
+- ``qa import``: parse, repair, chunk, embed, store (SQLite, FAISS, BM25), commit;
+- the model alone: ``SentenceTransformer.encode`` on exactly the texts our import embedded
+  (recorded as it ran), on the backend the import used (the physical limit of this machine)
+  and on the other one (torch / ONNX Runtime);
+- LangChain: ``FAISS.from_documents`` with ``HuggingFaceEmbeddings`` on the same texts, then
+  ``save_local``, the pipeline a user would build instead.
+
+``--int8`` adds the model alone quantised to int8 on ONNX Runtime (dynamic quantisation
+for AVX-512 VNNI where the CPU has it, else AVX2); ``--backend torch`` runs the import on
+torch. Each other variant prints the cosine of its vectors to the import's.
+
+LangChain needs the bench extra: ``pip install -e '.[bench]'``.
+
+python bench/ingestion.py ../shared/data/news_de.jsonl --limit 300
+python bench/ingestion.py ../shared/data/news_de.jsonl --limit 300 --int8 --backend torch
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+
+from qa import Archive
+from qa.embedding import BACKENDS, ONNX_FILE, Embedder, ensure_model
+
+BATCH_SIZE = 32
+
+
+@dataclass
+class Row:
+    pipeline: str
+    seconds: float
+    chunks: int
+    articles: int | None = None
+    note: str = ""
+
+    @property
+    def chunks_per_second(self) -> float:
+        return self.chunks / self.seconds
+
+
+class RecordingEmbedder(Embedder):
+    """Our embedder, keeping a copy of every passage text the import hands it."""
+
+    def __init__(self, backend: str | None) -> None:
+        super().__init__(batch_size=BATCH_SIZE, backend=backend)
+        self.passages: list[str] = []
+
+    def embed_passages(self, passages: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        self.passages.extend(passages)
+        return super().embed_passages(passages, show_progress)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_flags() -> set[str]:
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def quantisation_target() -> str:
+    """The ONNX Runtime dynamic-quantisation config for this CPU: int8 dot products need VNNI."""
+    return "avx512_vnni" if "avx512_vnni" in cpu_flags() else "avx2"
+
+
+def machine() -> str:
+    with open("/proc/meminfo") as meminfo:
+        total_kb = int(meminfo.readline().split()[1])
+    vector_units = sorted(flag for flag in cpu_flags() if flag in {"avx2", "avx512f", "avx512_vnni", "avx_vnni"})
+    return (
+        f"{os.cpu_count()} cores, {total_kb / 1024**2:.0f} GiB, {platform.processor() or platform.machine()} "
+        f"({', '.join(vector_units)})"
+    )
+
+
+def sample_of(source: Path, limit: int | None, folder: Path) -> Path:
+    if not limit:
+        return source
+    sample = folder / "sample.jsonl"
+    with source.open(encoding="utf-8") as full, sample.open("w", encoding="utf-8") as out:
+        for number, line in enumerate(full):
+            if number >= limit:
+                break
+            out.write(line)
+    return sample
+
+
+def run_ours(
+    sample: Path, folder: Path, batch_articles: int, backend: str | None
+) -> tuple[Row, list[str], RecordingEmbedder]:
+    embedder = RecordingEmbedder(backend)
+    embedder.embed_queries(["warm-up"])
+    archive = Archive.open(folder / "ours", embedder=embedder)
+    started = time.perf_counter()
+    report = archive.import_paths([sample], batch_articles=batch_articles)
+    seconds = time.perf_counter() - started
+    articles = report.imported + report.updated
+    row = Row(
+        f"qa import ({embedder.backend}: parse, chunk, embed, SQLite + FAISS + BM25)",
+        seconds,
+        report.chunks_embedded,
+        articles,
+    )
+    row.note = f"peak RSS {peak_rss_mb():.0f} MB"
+    return row, embedder.passages, embedder
+
+
+def run_model_alone(model, texts: list[str], label: str) -> tuple[Row, np.ndarray]:
+    model.encode(texts[:BATCH_SIZE], batch_size=BATCH_SIZE)
+    started = time.perf_counter()
+    vectors = model.encode(texts, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True)
+    return Row(label, time.perf_counter() - started, len(texts)), vectors
+
+
+def run_langchain(model_dir: Path, texts: list[str], folder: Path) -> Row:
+    from langchain_community.vectorstores import FAISS
+    from langchain_core.documents import Document
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    embeddings = HuggingFaceEmbeddings(
+        model_name=str(model_dir),
+        model_kwargs={"device": "cpu", "local_files_only": True, "model_kwargs": {"add_pooling_layer": False}},
+        encode_kwargs={"batch_size": BATCH_SIZE, "normalize_embeddings": True},
+    )
+    embeddings.embed_documents(texts[:BATCH_SIZE])
+    documents = [Document(page_content=text, metadata={"n": n}) for n, text in enumerate(texts)]
+    started = time.perf_counter()
+    store = FAISS.from_documents(documents, embeddings)
+    store.save_local(str(folder / "langchain"))
+    return Row("LangChain FAISS.from_documents + save_local", time.perf_counter() - started, len(texts))
+
+
+def int8_model(model_dir: Path, folder: Path):
+    """The ONNX export, dynamically quantised to int8 for this CPU, in a copy of the model folder."""
+    from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
+
+    copy = folder / "int8-model"
+    shutil.copytree(model_dir, copy)
+    target = quantisation_target()
+    model = SentenceTransformer(
+        str(copy), device="cpu", backend="onnx", local_files_only=True, model_kwargs={"file_name": ONNX_FILE}
+    )
+    export_dynamic_quantized_onnx_model(model, target, str(copy))
+    quantised_file = next((copy / "onnx").glob(f"model_*{target}.onnx")).relative_to(copy)
+    return SentenceTransformer(
+        str(copy), device="cpu", backend="onnx", local_files_only=True, model_kwargs={"file_name": str(quantised_file)}
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("jsonl", type=Path, help="archive articles as JSON Lines")
+    parser.add_argument("--limit", type=int, help="only the first N articles")
+    parser.add_argument("--batch-articles", type=int, default=500, help="articles per import commit")
+    parser.add_argument("--backend", choices=BACKENDS, help="the import's embedding backend (default: qa's default)")
+    parser.add_argument("--skip-langchain", action="store_true")
+    parser.add_argument("--int8", action="store_true", help="add the model alone, int8-quantised on ONNX Runtime")
+    args = parser.parse_args()
+
+    import torch
+
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        sample = sample_of(args.jsonl, args.limit, folder)
+        ours, texts, embedder = run_ours(sample, folder, args.batch_articles, args.backend)
+        rows.append(ours)
+        print(f"ours done: {ours.chunks} chunks in {ours.seconds:.1f} s", file=sys.stderr, flush=True)
+        alone, reference = run_model_alone(
+            embedder._load(), texts, f"model alone ({embedder.backend}, as the import embeds)"
+        )
+        rows.append(alone)
+        print(f"model alone done: {alone.seconds:.1f} s", file=sys.stderr, flush=True)
+        for other in BACKENDS:
+            if other != embedder.backend:
+                row, vectors = run_model_alone(Embedder(backend=other)._load(), texts, f"model alone ({other})")
+                cosines = np.sum(vectors * reference, axis=1)
+                row.note = f"cosine to {embedder.backend}: mean {cosines.mean():.4f}, min {cosines.min():.4f}"
+                rows.append(row)
+                print(f"{other} done: {row.seconds:.1f} s", file=sys.stderr, flush=True)
+        if not args.skip_langchain:
+            rows.append(run_langchain(ensure_model(), texts, folder))
+            print(f"langchain done: {rows[-1].seconds:.1f} s", file=sys.stderr, flush=True)
+        if args.int8:
+            row, vectors = run_model_alone(
+                int8_model(ensure_model(), folder), texts, f"model alone (onnx int8, {quantisation_target()})"
+            )
+            cosines = np.sum(vectors * reference, axis=1)
+            row.note = f"cosine to {embedder.backend}: mean {cosines.mean():.4f}, min {cosines.min():.4f}"
+            rows.append(row)
+            print(f"int8 done: {row.seconds:.1f} s", file=sys.stderr, flush=True)
+
+    source = f"{args.jsonl}" + (f" (first {args.limit} articles)" if args.limit else "")
+    print(f"\nsource: {source}; machine: {machine()}; torch threads {torch.get_num_threads()}; batch {BATCH_SIZE}")
+    print("| pipeline | seconds | chunks | chunks/s | vs model alone | articles/s | note |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for row in rows:
+        per_article = f"{row.articles / row.seconds:.2f}" if row.articles else ""
+        print(
+            f"| {row.pipeline} | {row.seconds:.1f} | {row.chunks:,} | {row.chunks_per_second:.1f} | "
+            f"{row.chunks_per_second / alone.chunks_per_second:.2f} | {per_article} | {row.note} |"
+        )
+    langchain = next((row for row in rows if row.pipeline.startswith("LangChain")), None)
+    if langchain:
+        print(f"\nqa import / LangChain: {ours.chunks_per_second / langchain.chunks_per_second:.2f}")
+
+
+if __name__ == "__main__":
+    main()
