@@ -6,6 +6,8 @@ large import keeps memory flat and an interrupted one keeps what it had committe
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -41,6 +43,21 @@ class ImportProgress:
 
 
 ProgressCallback = Callable[[ImportProgress], None]
+
+
+def _return_free_memory() -> None:
+    """Hand freed heap pages back to the system (glibc only; elsewhere nothing happens).
+
+    Every model batch allocates tensors of another shape; glibc keeps the freed pieces in
+    its arenas, so without this the resident size of a long import climbs commit by commit
+    although nothing is kept.
+    """
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    libc = ctypes.CDLL(name)
+    if hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
 
 
 def _count_records(files: list[Path]) -> int:
@@ -107,6 +124,7 @@ class Importer:
                 self._commit(pending, report, progress, done, total)
                 done += len(pending)
                 pending.clear()
+                _return_free_memory()
 
         for record in _records(files):
             if isinstance(record, InvalidInputError):
