@@ -1,7 +1,8 @@
 """Crash safety: `qa import` killed with SIGKILL at random moments never loses or tears an article.
 
-The import runs in a subprocess, committing every few articles; the test waits until it is
-writing and kills it after a random delay, so kills land while embedding, while writing a
+The import runs in a subprocess, committing every few articles; the test lets it publish a
+random number (0-2) of generations, waits until it is writing the next one and kills it after
+a random delay, so kills land while the model loads, while embedding, while writing a
 generation and while publishing it. After every kill the index must open, `qa check` must
 find it sound (FAISS ids = chunk ids = BM25 rows, checksums, counts), every article must be
 wholly present (its exact chunks) or wholly absent, and nothing committed before may vanish.
@@ -10,6 +11,7 @@ Re-running the import then completes the rest.
 QA_CRASH_KILLS sets the number of kills (30 by default; 100 for a manual run).
 """
 
+import json
 import os
 import random
 import signal
@@ -28,7 +30,7 @@ from tests.conftest import write_article
 pytestmark = pytest.mark.slow
 
 KILLS = int(os.environ.get("QA_CRASH_KILLS", "30"))
-ARTICLES = 300
+ARTICLES = 15 * KILLS  # a run commits about 10 articles before its kill
 WORDS = (
     "Regierung Bundestag Haushalt Streik Bahn Wetter Sturm Hochwasser Kanzler Ministerin Gericht Urteil Klage "
     "Polizei Feuerwehr Einsatz Wahl Partei Umfrage Inflation Preise Energie Gas Strom Wind Solar Fußball Trainer "
@@ -74,6 +76,24 @@ def staging_folders(index: Path) -> set[str]:
     return {p.name for p in index.iterdir() if p.name.startswith(".building-")} if index.exists() else set()
 
 
+def published_generation(index: Path) -> int:
+    try:
+        return json.loads((index / "manifest.json").read_text())["generation"]
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def wait_for_generations(process: subprocess.Popen, index: Path, count: int, timeout: float = 120) -> int:
+    """Until the import has published ``count`` generations of its own; how many it did."""
+    start = published_generation(index)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if published_generation(index) - start >= count:
+            break
+        time.sleep(0.02)
+    return published_generation(index) - start
+
+
 def wait_until_writing(process: subprocess.Popen, index: Path, timeout: float = 120) -> None:
     """Until the import starts a generation of its own (a killed run leaves its staging folder)."""
     before = staging_folders(index)
@@ -113,16 +133,18 @@ def test_random_kills_lose_and_tear_nothing(tmp_path, embedder):
         expected[article.id] = [chunk.text for chunk in chunker.chunk_article(article)]
     rng = random.Random(int(os.environ.get("QA_CRASH_SEED", "1")))
     committed: set[str] = set()
-    kills = 0
+    kills = kills_after_a_commit = 0
     while kills < KILLS:
         process = start_import(source, index)
+        published = wait_for_generations(process, index, rng.randint(0, 2))
         wait_until_writing(process, index)
-        time.sleep(rng.uniform(0, 1.5))
+        time.sleep(rng.uniform(0, 1.0))
         if process.poll() is not None:
             break
         process.send_signal(signal.SIGKILL)
         process.wait()
         kills += 1
+        kills_after_a_commit += published > 0
         now = present_articles(index, expected, embedder)
         assert committed <= now, f"lost after kill {kills}: {sorted(committed - now)[:5]}"
         committed = now
@@ -133,5 +155,9 @@ def test_random_kills_lose_and_tear_nothing(tmp_path, embedder):
     final = present_articles(index, expected, embedder)
     assert final == set(expected)
     assert not staging_folders(index)
-    print(f"\n{kills} kills, 0 lost, 0 torn; {len(committed)} articles committed between kills, {len(final)} after")
+    print(
+        f"\n{kills} kills ({kills_after_a_commit} after the run had committed), 0 lost, 0 torn; "
+        f"{len(committed)} of {ARTICLES} articles committed between kills, {len(final)} after"
+    )
     assert kills >= min(KILLS, 30) or len(committed) == ARTICLES
+    assert kills_after_a_commit and committed, "no kill landed after a commit: the test proved too little"
