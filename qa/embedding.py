@@ -24,6 +24,7 @@ import shutil
 import struct
 import tempfile
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -268,7 +269,10 @@ def ensure_onnx(folder: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=".onnx-", dir=folder))
     try:
         logger.info("Exporting %s to ONNX in %s", MODEL_NAME, target)
-        exported = SentenceTransformer(str(folder), device="cpu", backend="onnx", local_files_only=True)
+        with warnings.catch_warnings():
+            # The trace notes that the attention mask's constant is baked in, as it should be.
+            warnings.filterwarnings("ignore", message="torch.tensor results are registered as constants")
+            exported = SentenceTransformer(str(folder), device="cpu", backend="onnx", local_files_only=True)
         exported.save_pretrained(str(staging))
         probe = [PASSAGE_PREFIX + VERIFY_SENTENCE]
         ours = _load_sentence_transformer(staging, "onnx").encode(probe, normalize_embeddings=True)[0]
