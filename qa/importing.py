@@ -48,9 +48,9 @@ ProgressCallback = Callable[[ImportProgress], None]
 def _return_free_memory() -> None:
     """Hand freed heap pages back to the system (glibc only; elsewhere nothing happens).
 
-    Every model batch allocates tensors of another shape; glibc keeps the freed pieces in
-    its arenas, so without this the resident size of a long import climbs commit by commit
-    although nothing is kept.
+    Every model batch allocates buffers of another shape, and glibc may keep the freed
+    pieces in its arenas; trimming after each commit keeps a long import's resident size
+    from creeping up (``bench/import_throughput.py`` prints it as it goes).
     """
     name = ctypes.util.find_library("c")
     if name is None:

@@ -220,3 +220,28 @@ def test_a_question_about_something_absent_finds_nothing(seed_archive):
     answer = seed_archive.ask("Which team won the 1998 football world cup final?")
     assert not answer.found and answer.sentence is None
     assert answer.sources  # the closest passages are still there to look at
+
+
+def test_every_stored_vector_is_the_embedding_of_its_own_chunk(archive, tmp_path, embedder):
+    """The import embeds a commit's chunks in length order and puts each vector back in place."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    shutil.copy(SEED_FILE, folder)
+    for number in range(3):
+        paragraphs = [f"Kurze Meldung {number}."] + [
+            f"Absatz {k} über Brücken in Testhausen. " * (k * 4 + 1) for k in range(3)
+        ]
+        write_article(folder, f"{number}.txt", f"Artikel {number}", "18.12.2025 - 12:00:00", paragraphs)
+    report = archive.import_paths([folder])
+    assert report.imported == 4 and report.chunks_embedded > 10
+    snapshot = archive.store.snapshot()
+    rows = snapshot._query("SELECT id, owner_id, position FROM chunks WHERE kind = 'article'")
+    chunks = {
+        (owner, chunk.position): chunk
+        for owner in {row[1] for row in rows}
+        for chunk in archive.chunker.chunk_article(archive.article(owner))
+    }
+    expected = embedder.embed_passages([chunks[(owner, position)].embed_text for _id, owner, position in rows])
+    stored = np.vstack([snapshot.vectors.reconstruct(chunk_id) for chunk_id, _owner, _position in rows])
+    assert len({len(c.embed_text) for c in chunks.values()}) > 5
+    assert np.all(np.sum(expected * stored, axis=1) > 0.9999)
