@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -45,6 +46,13 @@ class ImportProgress:
 ProgressCallback = Callable[[ImportProgress], None]
 
 
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, looked up once (``find_library`` runs ``ldconfig``); None elsewhere."""
+    name = ctypes.util.find_library("c")
+    return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+
+
 def _return_free_memory() -> None:
     """Hand freed heap pages back to the system (glibc only; elsewhere nothing happens).
 
@@ -52,12 +60,9 @@ def _return_free_memory() -> None:
     pieces in its arenas; trimming after each commit keeps a long import's resident size
     from creeping up (``bench/import_throughput.py`` prints it as it goes).
     """
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return
-    libc = ctypes.CDLL(name)
-    if hasattr(libc, "malloc_trim"):
-        libc.malloc_trim(0)
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _count_records(files: list[Path]) -> int:
