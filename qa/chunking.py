@@ -64,7 +64,8 @@ _SENTENCE_END = re.compile(r"[.!?…]+[\"“”»']*\s+|\n+")
 
 
 def split_sentences(text: str) -> list[Span]:
-    """Sentence spans of ``text``; does not split after ordinals ("20. Paket") or abbreviations."""
+    """Sentence spans of ``text``; does not split after ordinals ("20. Paket"), abbreviations
+    or initials ("Rajendra K. Pachauri")."""
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
         before = text[start : match.start()]
@@ -72,7 +73,8 @@ def split_sentences(text: str) -> list[Span]:
         following = text[match.end() : match.end() + 1]
         if match.group().strip() and last_word:
             word = last_word.group(1)
-            if word.lower() in _ABBREVIATIONS or (word.isdigit() and len(word) <= 2) or following.islower():
+            initial = len(word) == 1 and word.isupper()
+            if word.lower() in _ABBREVIATIONS or initial or (word.isdigit() and len(word) <= 2) or following.islower():
                 continue
         end = match.start() + len(match.group().rstrip())
         if text[start:end].strip():
