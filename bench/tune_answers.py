@@ -1,15 +1,16 @@
-"""How the answer sentence is picked: answer accuracy for a grid of signal weights.
+"""How the answer sentence is picked: answer accuracy of the signal weights, and weights fitted.
 
     python bench/tune_answers.py --xquad ../shared/data/xquad_en_de.dev.jsonl \\
         --distractors ../shared/data/news_de.jsonl --keep-index /tmp/qa-eval-index
 
 The candidate sentences and their signals are computed once per question, exactly as
-``Archive.ask`` computes them; each weighting is then scored without the model. Weights are
-chosen on one half of the dev set's subjects and checked on the other, and the other way round.
+``Archive.ask`` computes them. Weights are fitted by a pairwise logistic regression (the right
+sentence of a question against each of its wrong ones) on the English and German questions
+of one half of the dev set's subjects and scored on the other half, and the other way round;
+then on all of them, scaled so that the sentence similarity counts 1.
 """
 
 import argparse
-import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,28 +18,23 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 
 from qa.answering import AnswerWeights
 from qa.archive import ANSWER_PASSAGES
 from qa.evaluation import answer_is_right, evaluation_archive, read_dataset
 from qa.retrieval import RetrievalMode
 
-GRID = {
-    "sentence": (1.0,),
-    "passage": (0.0, 0.25, 0.5, 1.0),
-    "shared_terms": (0.0, 0.03, 0.06, 0.1),
-    "name_proximity": (0.0, 0.02, 0.05),
-}
-
 
 @dataclass
 class Case:
+    language: str
     subject: str
     features: np.ndarray
     right: np.ndarray
 
 
-def collect(archive, questions, mode: RetrievalMode) -> list[Case]:
+def collect(archive, questions, language: str, mode: RetrievalMode) -> list[Case]:
     cases = []
     for item in questions:
         query = archive.embedder.embed_queries([item.question])[0]
@@ -50,17 +46,34 @@ def collect(archive, questions, mode: RetrievalMode) -> list[Case]:
 
         candidates, features = archive._answers.features(item.question, query, passages, full_text)
         right = np.array([answer_is_right(c.text, item.answers) for c in candidates], dtype=bool)
-        cases.append(Case(item.subject, features, right))
+        cases.append(Case(language, item.subject, features, right))
     return cases
-
-
-def named(weights: np.ndarray) -> dict[str, float]:
-    return {name: round(float(value), 3) for name, value in zip(GRID, weights, strict=True)}
 
 
 def accuracy(cases: list[Case], weights: np.ndarray) -> float:
     hits = sum(bool(c.right[int(np.argmax(c.features @ weights))]) for c in cases if len(c.right))
     return hits / max(len(cases), 1)
+
+
+def fit(cases: list[Case], regularisation: float) -> np.ndarray:
+    differences = [
+        c.features[i] - c.features[j] for c in cases for i in np.flatnonzero(c.right) for j in np.flatnonzero(~c.right)
+    ]
+    pairs = np.vstack(differences)
+    model = LogisticRegression(C=regularisation, fit_intercept=False, max_iter=5000)
+    model.fit(np.vstack([pairs, -pairs]), np.r_[np.ones(len(pairs)), np.zeros(len(pairs))])
+    weights = model.coef_[0]
+    return weights / weights[AnswerWeights.SIGNALS.index("sentence")]
+
+
+def named(weights: np.ndarray) -> dict[str, float]:
+    return {name: round(float(value), 2) for name, value in zip(AnswerWeights.SIGNALS, weights, strict=True)}
+
+
+def by_language(cases: list[Case], weights: np.ndarray) -> str:
+    return " ".join(
+        f"{lang} {accuracy([c for c in cases if c.language == lang], weights):.3f}" for lang in ("en", "de")
+    )
 
 
 def main() -> None:
@@ -70,29 +83,29 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=2000, help="distractor chunks")
     parser.add_argument("--keep-index", type=Path)
     parser.add_argument("--mode", default="hybrid")
+    parser.add_argument("--regularisation", type=float, default=1.0, help="the logistic regression's C")
     args = parser.parse_args()
-    grid = [np.array(values, dtype=np.float32) for values in itertools.product(*GRID.values())]
     current = AnswerWeights().vector()
+    cases: list[Case] = []
     with evaluation_archive(args.xquad, args.distractors, args.limit, args.keep_index) as archive:
         for language in ("en", "de"):
             _paragraphs, questions = read_dataset(args.xquad, language)
-            cases = collect(archive, questions, RetrievalMode(args.mode))
-            ceiling = sum(bool(c.right.any()) for c in cases) / len(cases)
-            subjects = sorted({c.subject for c in cases})
-            halves = [set(subjects[::2]), set(subjects[1::2])]
-            print(f"## {language}: {len(cases)} questions; a right sentence among the candidates: {ceiling:.3f}")
-            print(f"current weights {named(current)}: {accuracy(cases, current):.3f}")
-            for number, (tune, check) in enumerate((halves, halves[::-1]), 1):
-                tune_cases = [c for c in cases if c.subject in tune]
-                check_cases = [c for c in cases if c.subject in check]
-                best = max(grid, key=lambda w: accuracy(tune_cases, w))
-                print(
-                    f"fold {number}: best on tuning half {named(best)} "
-                    f"{accuracy(tune_cases, best):.3f}; on the other half {accuracy(check_cases, best):.3f} "
-                    f"(current weights there {accuracy(check_cases, current):.3f})"
-                )
-            best = max(grid, key=lambda w: accuracy(cases, w))
-            print(f"best on all: {named(best)} {accuracy(cases, best):.3f}", flush=True)
+            cases += collect(archive, questions, language, RetrievalMode(args.mode))
+    ceiling = {lang: np.mean([c.right.any() for c in cases if c.language == lang]) for lang in ("en", "de")}
+    print("a right sentence among the candidates: " + " ".join(f"{k} {v:.3f}" for k, v in ceiling.items()))
+    print(f"current weights {named(current)}: {by_language(cases, current)}")
+    subjects = sorted({c.subject for c in cases})
+    halves = [set(subjects[::2]), set(subjects[1::2])]
+    trainable = [c for c in cases if c.right.any() and not c.right.all()]
+    for number, (tune, check) in enumerate((halves, halves[::-1]), 1):
+        weights = fit([c for c in trainable if c.subject in tune], args.regularisation)
+        on_check = [c for c in cases if c.subject in check]
+        print(
+            f"fold {number}: fitted on one half {named(weights)}; on the other half {by_language(on_check, weights)} "
+            f"(current weights there {by_language(on_check, current)})"
+        )
+    weights = fit(trainable, args.regularisation)
+    print(f"fitted on all: {named(weights)}: {by_language(cases, weights)}", flush=True)
 
 
 if __name__ == "__main__":

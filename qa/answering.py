@@ -2,8 +2,11 @@
 
 Every sentence that overlaps a retrieved chunk is a candidate, taken whole from the
 article body (so its span is exact even where a chunk cut a sentence). Candidates are
-scored by the dense similarity of the sentence to the question, the score of the
-passage it came from, and the names and numbers it shares with the question.
+scored by the dense similarity of the sentence to the question, the score of the passage
+it came from, how well the question's words find a counterpart in the sentence (on the
+model's contextual word-piece vectors, so across languages), whether it offers the kind
+of answer a when- or how-many-question asks for, and, for a who-question, a name next to
+the question's words.
 """
 
 from __future__ import annotations
@@ -11,16 +14,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import ClassVar
 
 import numpy as np
 
 from qa.chunking import split_sentences
-from qa.embedding import Embedder
+from qa.conversation import CONTEXT_WEIGHT
+from qa.embedding import Embedder, TokenVectors
+from qa.lexical import NAME_PATTERN, is_stopword
 from qa.records import Answer, Hit, Span
 
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
-NAME_PATTERN = re.compile(r"\b[A-ZÄÖÜ][a-zäöüßéè]+(?:[ -][A-ZÄÖÜ][a-zäöüßéè]+)+\b")
 _PERSON_QUESTION = re.compile(r"^\W*(?:and\s+|und\s+)?(?:who|whom|whose|wer|wem|wen|wessen)\b", re.IGNORECASE)
 _STOPWORDS = frozenset(
     """
@@ -44,18 +49,17 @@ _PROXIMITY_SCALE = 4.0
 
 @dataclass(frozen=True)
 class AnswerWeights:
-    """How much each signal counts. Checked with bench/tune_answers.py on the XQuAD dev set:
-    weights chosen on one half of its subjects gain nothing on the other half over these
-    (English 0.631 vs 0.627 and 0.679 vs 0.682; German 0.712 vs 0.712 and 0.784 vs 0.781), and
-    a signal for whether a sentence holds the number or date a question asks for gained
-    nothing either and was left out."""
+    """How much each signal counts: a pairwise logistic regression (right sentence over each
+    wrong one) on the XQuAD dev set's English and German questions together, rounded; fitted
+    on one half of its subjects it picks as well on the other half (bench/tune_answers.py)."""
 
     sentence: float = 1.0
-    passage: float = 0.5
-    shared_terms: float = 0.03
-    name_proximity: float = 0.02
+    passage: float = 3.0
+    name_proximity: float = 0.25
+    answer_kind: float = 0.7
+    word_alignment: float = 4.5
 
-    SIGNALS: ClassVar[tuple[str, ...]] = ("sentence", "passage", "shared_terms", "name_proximity")
+    SIGNALS: ClassVar[tuple[str, ...]] = ("sentence", "passage", "name_proximity", "answer_kind", "word_alignment")
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in self.SIGNALS], dtype=np.float32)
@@ -83,24 +87,23 @@ def _word_positions(text: str) -> list[tuple[int, str]]:
     return [(m.start(), _fold(m.group())[:_STEM_LENGTH]) for m in _WORD.finditer(text)]
 
 
-def lexical_overlap(stems: set[str], text: str) -> float:
-    """Share of the question's stems that the text contains."""
-    if not stems:
-        return 0.0
-    found = {stem for _pos, stem in _word_positions(text)}
-    return len(stems & found) / len(stems)
-
-
-def answer_proximity(question: str, stems: set[str], text: str) -> float:
+def answer_proximity(question: str, stems: set[str], text: str, aligned: Sequence[int] = ()) -> float:
     """For a who-question, how close a name stands to a word of the question (1 = adjacent).
 
-    Wire reports put the answer in apposition: "der ukrainische Chefunterhändler Rustem
-    Umjerow"; a name far from the matched words is more often the speaker than the answer.
+    A word of the question is one that shares a stem with it, or that stands at one of the
+    ``aligned`` character offsets (see :func:`aligned_offsets`). Wire reports put the answer
+    in apposition: "der ukrainische Chefunterhändler Rustem Umjerow"; a name far from the
+    matched words is more often the speaker than the answer.
     """
     if not _PERSON_QUESTION.search(question):
         return 0.0
     words = _word_positions(text)
-    matched = [i for i, (_pos, stem) in enumerate(words) if stem in stems]
+    ends = [m.end() for m in _WORD.finditer(text)]
+    matched = [
+        i
+        for i, (start, stem) in enumerate(words)
+        if stem in stems or any(start <= offset < ends[i] for offset in aligned)
+    ]
     if not matched:
         return 0.0
     starts = [pos for pos, _stem in words]
@@ -113,6 +116,122 @@ def answer_proximity(question: str, stems: set[str], text: str) -> float:
         distance = min(min(abs(i - first), abs(i - last)) for i in matched)
         best = max(best, float(np.exp(-(distance - 1) / _PROXIMITY_SCALE)))
     return best
+
+
+class AnswerKind(StrEnum):
+    PERSON = "person"
+    TIME = "time"
+    NUMBER = "number"
+
+
+_TIME_QUESTION = re.compile(
+    r"^\W*(?:when|wann)\b|\b(?:seit|bis) wann\b"
+    r"|\b(?:what|which) (?:year|date|century|decade|month)\b"
+    r"|\bwelche[mns]? (?:jahr|datum|jahrhundert|jahrzehnt|monat)\b",
+    re.IGNORECASE,
+)
+_NUMBER_QUESTION = re.compile(
+    r"\b(?:how (?:many|much|old|long|far|large|big|tall|high|often)|what (?:percentage|percent|share|proportion)"
+    r"|wie (?:viele?|alt|lange|weit|hoch|groß|oft)|wieviele?)\b",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})\b")
+_NUMBER = re.compile(r"\b\d[\d.,]*\b")
+_TIME_WORDS = frozenset(
+    "januar februar märz april mai juni juli august september oktober november dezember "
+    "jahrhundert jahrhunderts jahrhunderten jahrzehnt jahrzehnts".split()
+)
+_NUMBER_WORDS = frozenset(
+    "zwei drei vier fünf sechs sieben acht neun zehn elf zwölf zwanzig dreißig hundert tausend "
+    "million millionen milliarde milliarden dutzend hälfte drittel viertel prozent".split()
+)
+
+
+def expected_answer_kind(question: str) -> AnswerKind | None:
+    """What a who-, when- or how-many-question asks for; None for any other question."""
+    if _PERSON_QUESTION.search(question):
+        return AnswerKind.PERSON
+    if _TIME_QUESTION.search(question):
+        return AnswerKind.TIME
+    if _NUMBER_QUESTION.search(question):
+        return AnswerKind.NUMBER
+    return None
+
+
+def _names(text: str) -> list[str]:
+    """Runs of capitalised words ("Präsident Wolodymyr Selenskyj"), less a sentence's first word."""
+    names = []
+    for match in NAME_PATTERN.finditer(text):
+        name = match.group()
+        if match.start() == 0:
+            name = name.split(" ", 1)[1] if " " in name else ""
+        if " " in name or "-" in name:
+            names.append(name)
+    return names
+
+
+def offers_answer_kind(kind: AnswerKind | None, question: str, text: str) -> float:
+    """1 when ``text`` holds a name (for a person), a year, month or century (for a time) or a
+    number that the question does not already name: "prior to 2000" is then not answered by
+    the sentence about 2000."""
+    if kind is None:
+        return 0.0
+    asked = question.lower()
+    words = [w.lower() for w in _WORD.findall(text)]
+    if kind is AnswerKind.PERSON:
+        found = any(not all(part.lower() in asked for part in re.split(r"[ -]", name)) for name in _names(text))
+    elif kind is AnswerKind.TIME:
+        found = any(year not in question for year in _YEAR.findall(text)) or any(
+            w in _TIME_WORDS and w not in asked for w in words
+        )
+    else:
+        found = any(number not in question for number in _NUMBER.findall(text)) or any(
+            w in _NUMBER_WORDS and w not in asked for w in words
+        )
+    return float(found)
+
+
+def _content_tokens(question: TokenVectors) -> np.ndarray:
+    """The question's word pieces less stopwords and punctuation: what must be found in an answer."""
+    keep = [
+        i
+        for i, piece in enumerate(question.pieces)
+        if any(c.isalnum() for c in piece) and not (piece.startswith("▁") and is_stopword(piece[1:]))
+    ]
+    return question.tokens[keep] if keep else question.tokens
+
+
+ALIGNED = 0.85
+"""The cosine of two word pieces' contextual vectors from which they count as the same word:
+unrelated pieces of a question and a sentence meet at 0.65-0.8, a word and its translation or
+inflection ("verhandelt" and "Unterhändler", "Russia" and "Russland") at 0.85-0.95."""
+
+
+def aligned_offsets(question_tokens: np.ndarray, sentence: TokenVectors, text: str) -> list[int]:
+    """Where in ``text`` the pieces stand that align with a piece of the question."""
+    if not len(question_tokens) or not len(sentence.tokens):
+        return []
+    best = (sentence.tokens.astype(np.float32) @ question_tokens.astype(np.float32).T).max(axis=1)
+    offsets, cursor = [], 0
+    for piece, similarity in zip(sentence.pieces, best, strict=True):
+        found = text.find(piece.lstrip("▁"), cursor)
+        if found < 0 or not piece.strip("▁"):
+            continue
+        cursor = found + len(piece.lstrip("▁"))
+        if similarity >= ALIGNED:
+            offsets.append(found)
+    return offsets
+
+
+def word_alignment(question_tokens: np.ndarray, sentence: TokenVectors) -> float:
+    """How well each content piece of the question finds a counterpart in the sentence: the
+    best cosine of its contextual vector to one of the sentence's, averaged over the question
+    (BERTScore's recall). A multilingual encoder puts "delegation" near "Delegation" and
+    "chair" near "Vorsitzender", so this counts shared words across languages."""
+    if not len(question_tokens) or not len(sentence.tokens):
+        return 0.0
+    similarities = question_tokens.astype(np.float32) @ sentence.tokens.astype(np.float32).T
+    return float(similarities.max(axis=1).mean())
 
 
 class AnswerFinder:
@@ -140,12 +259,13 @@ class AnswerFinder:
         sources: Sequence[Hit],
         full_text: Callable[[Hit], str],
         min_relevance: float = MIN_RELEVANCE,
+        context: str | None = None,
     ) -> Answer:
         """The best sentence, or no answer when even the best passage scores below ``min_relevance``."""
         nothing = Answer(question, None, None, None, 0.0, tuple(sources))
         if not passages or max(hit.similarity for hit in passages) < min_relevance:
             return nothing
-        candidates, features = self.features(question, query_vector, passages, full_text)
+        candidates, features = self.features(question, query_vector, passages, full_text, context)
         if not candidates:
             return nothing
         scores = features @ self.weights.vector()
@@ -153,7 +273,9 @@ class AnswerFinder:
         chosen = candidates[best]
         return Answer(question, chosen.text, chosen.hit, chosen.span, float(scores[best]), tuple(sources))
 
-    def passage_scores(self, question: str, query_vector: np.ndarray, passages: Sequence[Hit]) -> list[float]:
+    def passage_scores(
+        self, question: str, query_vector: np.ndarray, passages: Sequence[Hit], context: str | None = None
+    ) -> list[float]:
         """How well each passage answers ``question``: the score of its best sentence, its own
         rank left out. Used to rerank the top passages, so the one that states the answer leads."""
         spans = [split_sentences(hit.text) or [Span(0, len(hit.text))] for hit in passages]
@@ -164,46 +286,67 @@ class AnswerFinder:
         ]
         if not texts:
             return []
-        similarity = iter((self.embedder.embed_sentences(texts) @ query_vector).tolist())
-        stems = question_stems(question)
+        rows = iter(self._signals(question, query_vector, texts, [0.0] * len(texts), context))
         weights = self.weights.vector()
         weights[AnswerWeights.SIGNALS.index("passage")] = 0.0
-        scores = []
-        for hit, hit_spans in zip(passages, spans, strict=True):
-            best = -np.inf
-            for span in hit_spans:
-                text = hit.text[span.start : span.end]
-                best = max(best, float(np.dot(self._signals(question, stems, next(similarity), 0.0, text), weights)))
-            scores.append(best)
-        return scores
+        return [max(float(next(rows) @ weights) for _span in hit_spans) for hit_spans in spans]
 
-    @staticmethod
-    def _signals(question: str, stems: set[str], similarity: float, passage: float, text: str) -> np.ndarray:
+    def _signals(
+        self,
+        question: str,
+        query_vector: np.ndarray,
+        texts: Sequence[str],
+        passage: Sequence[float],
+        context: str | None = None,
+    ) -> np.ndarray:
+        """One row of signals per sentence, in :attr:`AnswerWeights.SIGNALS` order. A follow-up's
+        words are looked for as its query vector is blended: its ``context`` counts
+        :data:`CONTEXT_WEIGHT` against the question's 1."""
+        sentences = self.embedder.embed_sentence_tokens(texts)
+        asked = _content_tokens(self.embedder.embed_question_tokens(question))
+        earlier = _content_tokens(self.embedder.embed_question_tokens(context)) if context else None
+
+        def alignment(sentence: TokenVectors) -> float:
+            if earlier is None:
+                return word_alignment(asked, sentence)
+            blended = word_alignment(asked, sentence) + CONTEXT_WEIGHT * word_alignment(earlier, sentence)
+            return blended / (1 + CONTEXT_WEIGHT)
+
+        stems = question_stems(question)
+        kind = expected_answer_kind(question)
         return np.array(
-            (
-                similarity,
-                passage,
-                lexical_overlap(stems, text),
-                answer_proximity(question, stems, text),
-            ),
+            [
+                (
+                    float(sentence.vector @ query_vector),
+                    passage_score,
+                    answer_proximity(question, stems, text, aligned_offsets(asked, sentence, text)),
+                    offers_answer_kind(kind, question, text),
+                    alignment(sentence),
+                )
+                for text, sentence, passage_score in zip(texts, sentences, passage, strict=True)
+            ],
             dtype=np.float32,
-        )
+        ).reshape(len(texts), len(AnswerWeights.SIGNALS))
 
     def features(
-        self, question: str, query_vector: np.ndarray, passages: Sequence[Hit], full_text: Callable[[Hit], str]
+        self,
+        question: str,
+        query_vector: np.ndarray,
+        passages: Sequence[Hit],
+        full_text: Callable[[Hit], str],
+        context: str | None = None,
     ) -> tuple[list[_Candidate], np.ndarray]:
         """The candidate sentences and their signals, one row each, in :attr:`AnswerWeights.SIGNALS` order."""
         candidates = self.candidates(passages, full_text)
-        if not candidates:
-            return [], np.zeros((0, len(AnswerWeights.SIGNALS)), dtype=np.float32)
-        similarity = self.embedder.embed_sentences([c.text for c in candidates]) @ query_vector
-        stems = question_stems(question)
-        best_passage = max(hit.score for hit in passages)
-        rows = [
-            self._signals(question, stems, float(sim), candidate.hit.score - best_passage, candidate.text)
-            for candidate, sim in zip(candidates, similarity, strict=True)
-        ]
-        return candidates, np.vstack(rows)
+        best_passage = max((hit.score for hit in passages), default=0.0)
+        rows = self._signals(
+            question,
+            query_vector,
+            [c.text for c in candidates],
+            [c.hit.score - best_passage for c in candidates],
+            context,
+        )
+        return candidates, rows
 
 
 def highlight_html(text: str, mark: Span | None, offset: int = 0) -> str:

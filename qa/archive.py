@@ -14,7 +14,7 @@ import numpy as np
 
 from qa.answering import MIN_RELEVANCE, AnswerFinder
 from qa.chunking import Chunker, ChunkingConfig
-from qa.conversation import conversation_context
+from qa.conversation import CONTEXT_WEIGHT, follow_up
 from qa.dates import time_window
 from qa.embedding import Embedder, shared_embedder
 from qa.importing import DEFAULT_BATCH_ARTICLES, Importer, ImportProgress, ProgressCallback
@@ -28,8 +28,6 @@ INDEX_ENV = "QA_INDEX"
 DEFAULT_INDEX = Path("index")
 UPLOADS_FOLDER = "uploads"
 ANSWER_PASSAGES = 8
-CONTEXT_WEIGHT = 0.6
-"""How much the earlier turns count in a follow-up's retrieval query (the question counts 1)."""
 _REBUILD_SLICE = 256
 
 
@@ -243,13 +241,15 @@ class Archive:
         """The sentence that best answers ``question``, where it stands, and the sources.
 
         ``history`` holds the conversation's earlier answers, oldest first: a follow-up
-        ("And who negotiates for Russia?") is then searched in their context. When even the
+        ("And who negotiates for Russia?") is then searched in their context, the last answer's
+        article ranked up. When even the
         best passage is less similar than ``min_relevance``, the answer says nothing was found.
         A time the question names ("im Dezember 2025", "last week", "2024"), read relative to
         the newest article, restricts the search (or, for a bare year, ranks that year first)
         unless ``since``/``until`` are given; ``Answer.when`` says how it was read.
         """
-        context = conversation_context(question, history)
+        continued = follow_up(question, history)
+        context = continued.context if continued else None
         if context:
             question_vector, context_vector = self.embedder.embed_queries([question, context])
             query_vector = question_vector + CONTEXT_WEIGHT * context_vector
@@ -258,14 +258,13 @@ class Archive:
             query_vector = self.embedder.embed_queries([question])[0]
         mode = RetrievalMode(mode)
         since, until, prefer, when = self._read_time(question, since, until, tags)
-        searched = f"{question} {context}" if context else question
         passage_count = max(ANSWER_PASSAGES, k)
         fetch = passage_count * OVERFETCH
-        ranked = self._retriever.chunks(searched, fetch, since, until, tags, query_vector, mode, prefer)
+        ranked = self._retriever.chunks(question, fetch, since, until, tags, query_vector, mode, prefer, continued)
         passages = ranked[:passage_count]
         sources = best_per_article(ranked, k)
         if len(sources) < k and len(ranked) == fetch:
-            sources = self._retriever.search(searched, k, since, until, tags, query_vector, mode, prefer)
+            sources = self._retriever.search(question, k, since, until, tags, query_vector, mode, prefer, continued)
         snapshot = self.store.snapshot()
         bodies: dict[str, str] = {}
 
@@ -277,7 +276,7 @@ class Archive:
                 bodies[hit.article_id] = article.body if article else hit.text
             return bodies[hit.article_id]
 
-        answer = self._answers.answer(question, query_vector, passages, sources, full_text, min_relevance)
+        answer = self._answers.answer(question, query_vector, passages, sources, full_text, min_relevance, context)
         return replace(answer, context=context, when=when)
 
     def check(self) -> list[str]:

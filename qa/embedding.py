@@ -56,6 +56,17 @@ class ModelBuildError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class TokenVectors:
+    """A text's embedding and the contextual vectors of its word pieces, from one pass of the
+    model. ``tokens`` (unit length, one row per piece) and ``pieces`` leave out the e5 prefix
+    and the special tokens; word-initial pieces start with ``▁``."""
+
+    vector: np.ndarray
+    tokens: np.ndarray
+    pieces: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class EncoderShape:
     hidden: int
     layers: int
@@ -353,6 +364,7 @@ class Embedder:
         model_dir: Path | None = None,
         batch_size: int = 32,
         cache_size: int = 20_000,
+        token_cache_size: int = 2_000,
         backend: str | None = None,
     ) -> None:
         self.model_dir = model_dir
@@ -363,7 +375,9 @@ class Embedder:
         self.cache_size = cache_size
         self._model = None
         self._lock = threading.Lock()
+        self.token_cache_size = token_cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._token_cache: OrderedDict[str, TokenVectors] = OrderedDict()
         self._cache_lock = threading.Lock()
 
     @property
@@ -401,31 +415,72 @@ class Embedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def _encode_cached(self, texts: Sequence[str]) -> np.ndarray:
-        """Like :meth:`_encode`, remembering recent texts: questions are asked again, and the
+    def _encode_tokens(self, prefixed: Sequence[str], prefix: str) -> list[TokenVectors]:
+        """The model's last hidden states per text, and their mean, normalised: the text's
+        embedding, as the model's mean pooling computes it."""
+        model = self._load()
+        outputs = model.encode(list(prefixed), batch_size=self.batch_size, output_value="token_embeddings")
+        skip = 1 + len(model.tokenizer(prefix.strip(), add_special_tokens=False)["input_ids"])
+        results = []
+        for text, output in zip(prefixed, outputs, strict=True):
+            hidden = output.float().numpy()
+            ids = model.tokenizer(text, truncation=True, max_length=len(hidden))["input_ids"]
+            pieces = model.tokenizer.convert_ids_to_tokens(ids[skip:-1])
+            vector = hidden.mean(axis=0)
+            tokens = hidden[skip : skip + len(pieces)]
+            tokens = tokens / np.maximum(np.linalg.norm(tokens, axis=1, keepdims=True), 1e-12)
+            results.append(
+                TokenVectors(
+                    (vector / np.linalg.norm(vector)).astype(np.float32), tokens.astype(np.float16), tuple(pieces)
+                )
+            )
+        return results
+
+    def _cached(self, cache: OrderedDict, size: int, texts: Sequence[str], encode) -> list:
+        """``encode`` of ``texts``, remembering recent ones: questions are asked again, and the
         sentences of the passages an answer is picked from recur from question to question."""
         with self._cache_lock:
-            known = {text: self._cache[text] for text in texts if text in self._cache}
+            known = {text: cache[text] for text in texts if text in cache}
             for text in known:
-                self._cache.move_to_end(text)
+                cache.move_to_end(text)
         missing = list(dict.fromkeys(text for text in texts if text not in known))
         if missing:
-            fresh = self._encode(missing, show_progress=False)
+            fresh = encode(missing)
             with self._cache_lock:
-                for text, vector in zip(missing, fresh, strict=True):
-                    known[text] = self._cache[text] = vector.copy()
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
+                for text, value in zip(missing, fresh, strict=True):
+                    known[text] = cache[text] = value
+                while len(cache) > size:
+                    cache.popitem(last=False)
+        return [known[text] for text in texts]
+
+    def _encode_cached(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
-        return np.vstack([known[text] for text in texts])
+        vectors = self._cached(
+            self._cache, self.cache_size, texts, lambda missing: list(self._encode(missing, show_progress=False))
+        )
+        return np.vstack(vectors)
 
     def embed_queries(self, questions: Sequence[str]) -> np.ndarray:
         return self._encode_cached([QUERY_PREFIX + q for q in questions])
 
-    def embed_sentences(self, sentences: Sequence[str]) -> np.ndarray:
-        """Passages too, but short and often seen again: cached."""
-        return self._encode_cached([PASSAGE_PREFIX + s for s in sentences])
+    def embed_question_tokens(self, question: str) -> TokenVectors:
+        """The question's pieces in context, for word-level matching (see ``qa.answering``)."""
+        return self._cached(
+            self._token_cache,
+            self.token_cache_size,
+            [QUERY_PREFIX + question],
+            lambda missing: self._encode_tokens(missing, QUERY_PREFIX),
+        )[0]
+
+    def embed_sentence_tokens(self, sentences: Sequence[str]) -> list[TokenVectors]:
+        """Sentences as passages, each with its pieces in context: short and often seen again, so cached."""
+        return self._cached(
+            self._token_cache,
+            self.token_cache_size,
+            [PASSAGE_PREFIX + s for s in sentences],
+            lambda missing: self._encode_tokens(missing, PASSAGE_PREFIX),
+        )
 
     def embed_passages(self, passages: Sequence[str], show_progress: bool = False) -> np.ndarray:
         return self._encode([PASSAGE_PREFIX + p for p in passages], show_progress=show_progress)

@@ -36,8 +36,16 @@ _STOPWORDS = frozenset(
     """.split()
 )
 
+NAME_PATTERN = re.compile(r"\b[A-ZÄÖÜ][a-zäöüßéè]+(?:[ -][A-ZÄÖÜ][a-zäöüßéè]+)+\b")
+"""Runs of capitalised words: names ("Rustem Umjerow", "Präsident Wolodymyr Selenskyj"), and
+at a sentence's start the first word with the next."""
+
 _german = Stemmer.Stemmer("german")
 _english = Stemmer.Stemmer("english")
+
+
+def is_stopword(word: str) -> bool:
+    return word.lower() in _STOPWORDS
 
 
 def words(text: str) -> list[str]:

@@ -23,6 +23,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from qa.conversation import CONTINUITY_BONUS, FollowUp
 from qa.embedding import Embedder
 from qa.lexical import LexicalQuery
 from qa.records import Hit, TimeWindow
@@ -49,7 +50,7 @@ class FusionWeights:
 
     lexical: float = 0.1
     candidates: int = 100
-    sentence: float = 1.0
+    sentence: float = 0.35
     """Weight of a passage's best sentence as an answer, added for the ``reranked`` best chunks."""
     reranked: int = 20
     prefixes: bool = True
@@ -98,7 +99,7 @@ def best_per_article(ranked: Sequence[Hit], k: int) -> list[Hit]:
     return list(best.values())[:k]
 
 
-PassageScorer = Callable[[str, np.ndarray, Sequence[Hit]], list[float]]
+PassageScorer = Callable[[str, np.ndarray, Sequence[Hit], str | None], list[float]]
 """How well each passage answers the question, by its best sentence (see ``AnswerFinder.passage_scores``)."""
 
 
@@ -161,9 +162,12 @@ class Retriever:
         query_vector: np.ndarray | None = None,
         mode: RetrievalMode = RetrievalMode.HYBRID,
         prefer: TimeWindow | None = None,
+        follow_up: FollowUp | None = None,
     ) -> list[Hit]:
         """The ``limit`` best chunks, several per article allowed, best first; those published
-        within ``prefer`` ranked up by :data:`PREFERRED_TIME_BONUS`."""
+        within ``prefer`` ranked up by :data:`PREFERRED_TIME_BONUS`. For a follow-up, the
+        earlier turns are searched for with the question (``query_vector`` then blends both),
+        and the last answer's article is ranked up by :data:`CONTINUITY_BONUS`."""
         if limit <= 0:
             raise ValueError(f"limit must be greater than 0, got {limit}")
         if since and until and since > until:
@@ -176,10 +180,12 @@ class Retriever:
         allowed = snapshot.filtered_chunk_ids(since, until, tags) if (since or until or tags) else None
         mode = RetrievalMode(mode)
         rerank = mode is RetrievalMode.HYBRID and self.passage_scorer is not None and self.weights.sentence > 0
-        fetch = limit * OVERFETCH if prefer else limit
+        fetch = limit * OVERFETCH if prefer or follow_up else limit
         if rerank:
             fetch = max(fetch, self.weights.reranked)
-        ranked = self.rank(snapshot, question, query_vector, fetch, allowed, mode)
+        context = follow_up.context if follow_up else None
+        searched = f"{question} {context}" if context else question
+        ranked = self.rank(snapshot, searched, query_vector, fetch, allowed, mode)
         chunks = snapshot.chunks([r.chunk_id for r in ranked])
         owners = snapshot.owners(chunk.owner_id for chunk in chunks.values())
         hits = []
@@ -202,19 +208,21 @@ class Retriever:
             )
         if rerank:
             top = hits[: self.weights.reranked]
-            lifts = self.passage_scorer(question, query_vector, top)
+            lifts = self.passage_scorer(question, query_vector, top, context)
             top = [
                 replace(hit, score=hit.score + self.weights.sentence * lift)
                 for hit, lift in zip(top, lifts, strict=True)
             ]
             hits = sorted(top, key=lambda hit: hit.score, reverse=True) + hits[len(top) :]
-        if prefer:
-            hits = [
-                replace(hit, score=hit.score + PREFERRED_TIME_BONUS) if prefer.contains(hit.published) else hit
-                for hit in hits
-            ]
+        if prefer or (follow_up and follow_up.articles):
+            hits = [replace(hit, score=hit.score + self._bonus(hit, prefer, follow_up)) for hit in hits]
             hits.sort(key=lambda hit: hit.score, reverse=True)
         return hits[:limit]
+
+    @staticmethod
+    def _bonus(hit: Hit, prefer: TimeWindow | None, follow_up: FollowUp | None) -> float:
+        bonus = PREFERRED_TIME_BONUS if prefer and prefer.contains(hit.published) else 0.0
+        return bonus + (CONTINUITY_BONUS if follow_up and hit.article_id in follow_up.articles else 0.0)
 
     def search(
         self,
@@ -226,6 +234,7 @@ class Retriever:
         query_vector: np.ndarray | None = None,
         mode: RetrievalMode = RetrievalMode.HYBRID,
         prefer: TimeWindow | None = None,
+        follow_up: FollowUp | None = None,
     ) -> list[Hit]:
         """The ``k`` best-matching articles (or teasers), each by its best chunk."""
         if k <= 0:
@@ -234,7 +243,7 @@ class Retriever:
             query_vector = self.embedder.embed_queries([question])[0]
         fetch = k * OVERFETCH
         while True:
-            ranked = self.chunks(question, fetch, since, until, tags, query_vector, mode, prefer)
+            ranked = self.chunks(question, fetch, since, until, tags, query_vector, mode, prefer, follow_up)
             best = best_per_article(ranked, k)
             if len(best) >= k or len(ranked) < fetch:
                 return best

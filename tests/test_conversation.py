@@ -1,7 +1,10 @@
+from dataclasses import replace
+
 import pytest
 
 from qa import Answer
-from qa.conversation import conversation_context, is_follow_up
+from qa.conversation import FollowUp, conversation_context, follow_up, is_follow_up
+from qa.records import Hit, Span
 
 EARLIER = Answer(
     question="Who leads the Ukrainian delegation?",
@@ -45,3 +48,13 @@ def test_context_is_the_earlier_question_and_for_a_pronoun_the_names_answered():
     assert conversation_context("When was he born?", [EARLIER]).endswith("Rustem Umjerow")
     assert conversation_context("Who leads the Ukrainian delegation?", [EARLIER]) is None
     assert conversation_context("And who negotiates for Russia?", []) is None
+
+
+def test_a_follow_up_continues_the_story_the_last_answer_came_from():
+    source = Hit(1, "000_f4a94883000820e3", "USA und Russland", None, (), EARLIER.sentence, Span(0, 10), 0.9)
+    answered = replace(EARLIER, source=source)
+    assert follow_up("And who negotiates for Russia?", [answered]) == FollowUp(
+        EARLIER.question, frozenset({"000_f4a94883000820e3"})
+    )
+    assert follow_up("And who negotiates for Russia?", [replace(answered, sentence=None)]).articles == frozenset()
+    assert follow_up("Who leads the Ukrainian delegation?", [answered]) is None

@@ -1,0 +1,89 @@
+"""How the answer sentence is scored: the signals on their own, with the real model where they need it."""
+
+import numpy as np
+import pytest
+
+from qa.answering import AnswerKind, _content_tokens, expected_answer_kind, offers_answer_kind, word_alignment
+from qa.chunking import split_sentences
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("When did Polonia Warsaw win the championship?", AnswerKind.TIME),
+        ("In which year was the bridge opened?", AnswerKind.TIME),
+        ("Seit wann gibt es die Brücke?", AnswerKind.TIME),
+        ("In welchem Jahr wurde sie eröffnet?", AnswerKind.TIME),
+        ("How many people live there?", AnswerKind.NUMBER),
+        ("Wie alt war Manning?", AnswerKind.NUMBER),
+        ("Who leads the Ukrainian delegation?", AnswerKind.PERSON),
+        ("Und wer verhandelt für Russland?", AnswerKind.PERSON),
+        ("Was legte die EU vor?", None),
+    ],
+)
+def test_the_kind_of_answer_a_question_asks_for(question, kind):
+    assert expected_answer_kind(question) is kind
+
+
+def test_a_year_the_question_already_names_is_no_answer_to_it():
+    question = "When did Polonia Warsaw win the championship prior to 2000?"
+    kind = expected_answer_kind(question)
+    assert offers_answer_kind(kind, question, "Sie gewannen auch die Landesmeisterschaft von 1946.") == 1.0
+    assert offers_answer_kind(kind, question, "Dennoch gewannen sie die Meisterschaft im Jahr 2000.") == 0.0
+    assert offers_answer_kind(kind, question, "Das geschah im Dezember.") == 1.0
+    assert offers_answer_kind(None, "What was won?", "Sie gewannen 1946.") == 0.0
+
+
+def test_a_name_the_question_does_not_hold_answers_a_who_question():
+    question = "Who leads the talks with Steve Witkoff?"
+    kind = expected_answer_kind(question)
+    assert offers_answer_kind(kind, question, "Die Gespräche führt der Chefunterhändler Rustem Umjerow.") == 1.0
+    assert offers_answer_kind(kind, question, "Mit ihm verhandelt Steve Witkoff.") == 0.0
+    assert offers_answer_kind(kind, question, "Ein Treffen wird nicht erwartet.") == 0.0
+
+
+def test_a_number_answers_a_how_many_question():
+    question = "How many tonnes of cheese are made each year?"
+    kind = expected_answer_kind(question)
+    assert offers_answer_kind(kind, question, "Die Käserei stellt 300 Tonnen Bergkäse her.") == 1.0
+    assert offers_answer_kind(kind, question, "Die Käserei stellt drei Sorten her.") == 1.0
+    assert offers_answer_kind(kind, question, "Gegründet hat sie Anna Holler.") == 0.0
+
+
+def test_sentences_are_not_split_after_initials_ordinals_or_abbreviations():
+    text = "Vorsitzender war Rajendra K. Pachauri, gewählt 2002. Das 20. Paket kam z. B. später. Danach Ruhe."
+    sentences = [text[span.start : span.end] for span in split_sentences(text)]
+    assert sentences == [
+        "Vorsitzender war Rajendra K. Pachauri, gewählt 2002.",
+        "Das 20. Paket kam z. B. später.",
+        "Danach Ruhe.",
+    ]
+
+
+def test_token_vectors_come_from_the_same_pass_as_the_embedding(embedder):
+    sentences = ["Rustem Umjerow führt die ukrainische Delegation.", "Kurz."]
+    with_tokens = embedder.embed_sentence_tokens(sentences)
+    plain = embedder.embed_passages(sentences)
+    for sentence, tokens, vector in zip(sentences, with_tokens, plain, strict=True):
+        assert float(tokens.vector @ vector) > 0.9999
+        assert "".join(tokens.pieces).replace("▁", " ").strip() == sentence
+        assert np.allclose(np.linalg.norm(tokens.tokens.astype(np.float32), axis=1), 1.0, atol=1e-2)
+    question = embedder.embed_question_tokens("Who leads the delegation?")
+    assert question.pieces[0] == "▁Who" and question.pieces[-1] == "?"
+    assert float(question.vector @ embedder.embed_queries(["Who leads the delegation?"])[0]) > 0.9999
+
+
+def test_word_alignment_finds_the_question_words_across_languages(embedder):
+    question = _content_tokens(embedder.embed_question_tokens("Who chairs the climate council?"))
+    answer, unrelated = embedder.embed_sentence_tokens(
+        ["Den Vorsitz des Klimarats führt Bert Bolin.", "Die Käserei im Dorf stellt Bergkäse her."]
+    )
+    assert word_alignment(question, answer) > word_alignment(question, unrelated) + 0.05
+
+
+def test_stopwords_and_punctuation_of_the_question_are_not_looked_for(embedder):
+    question = embedder.embed_question_tokens("Who is the chair of the council?")
+    content = _content_tokens(question)
+    left_out = ("▁Who", "▁is", "▁the", "▁of", "▁the", "?")
+    assert all(piece in question.pieces for piece in left_out)
+    assert len(content) == len(question.pieces) - len(left_out)
