@@ -7,7 +7,8 @@ The candidate sentences and their signals are computed once per question, exactl
 ``Archive.ask`` computes them. Weights are fitted by a pairwise logistic regression (the right
 sentence of a question against each of its wrong ones) on the English and German questions
 of one half of the dev set's subjects and scored on the other half, and the other way round;
-then on all of them, scaled so that the sentence similarity counts 1.
+then on all of them, scaled so that the sentence similarity counts 1. ``--ablate`` also fits
+without each signal in turn.
 """
 
 import argparse
@@ -76,6 +77,22 @@ def by_language(cases: list[Case], weights: np.ndarray) -> str:
     )
 
 
+def across_halves(cases: list[Case], halves: list[set[str]], kept: list[int], args) -> str:
+    """Accuracy per language of weights fitted (on ``kept`` signals only) on one half of the
+    subjects and scored on the other, the two folds pooled."""
+    signals = [Case(c.language, c.subject, c.features[:, kept], c.right) for c in cases]
+    right = {"en": 0, "de": 0}
+    for tune, check in (halves, halves[::-1]):
+        weights = fit(
+            [c for c in signals if c.subject in tune and c.right.any() and not c.right.all()], args.regularisation
+        )
+        for c in signals:
+            if c.subject in check and len(c.right):
+                right[c.language] += bool(c.right[int(np.argmax(c.features @ weights))])
+    totals = {lang: sum(c.language == lang for c in cases) for lang in right}
+    return " | ".join(f"{right[lang] / totals[lang]:.3f}" for lang in ("en", "de"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--xquad", type=Path, required=True)
@@ -84,6 +101,7 @@ def main() -> None:
     parser.add_argument("--keep-index", type=Path)
     parser.add_argument("--mode", default="hybrid")
     parser.add_argument("--regularisation", type=float, default=1.0, help="the logistic regression's C")
+    parser.add_argument("--ablate", action="store_true", help="also fit without each signal in turn")
     args = parser.parse_args()
     current = AnswerWeights().vector()
     cases: list[Case] = []
@@ -106,6 +124,12 @@ def main() -> None:
         )
     weights = fit(trainable, args.regularisation)
     print(f"fitted on all: {named(weights)}: {by_language(cases, weights)}", flush=True)
+    if args.ablate:
+        print("| signals | en (across halves) | de (across halves) |\n|---|---|---|")
+        for left_out in (None, *AnswerWeights.SIGNALS[1:]):
+            kept = [i for i, name in enumerate(AnswerWeights.SIGNALS) if name != left_out]
+            label = "all" if left_out is None else f"without {left_out}"
+            print(f"| {label} | {across_halves(cases, halves, kept, args)} |")
 
 
 if __name__ == "__main__":
