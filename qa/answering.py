@@ -5,8 +5,8 @@ article body (so its span is exact even where a chunk cut a sentence). Candidate
 scored by the dense similarity of the sentence to the question, the score of the passage
 it came from, how well the question's words find a counterpart in the sentence (on the
 model's contextual word-piece vectors, so across languages), whether it offers the kind
-of answer a when- or how-many-question asks for, and, for a who-question, a name next to
-the question's words.
+of answer a who-, when- or how-many-question asks for, and, for a who-question, a name next
+to the question's words.
 """
 
 from __future__ import annotations
@@ -317,12 +317,13 @@ class AnswerFinder:
 
         stems = question_stems(question)
         kind = expected_answer_kind(question)
+        who = kind is AnswerKind.PERSON
         return np.array(
             [
                 (
                     float(sentence.vector @ query_vector),
                     passage_score,
-                    answer_proximity(question, stems, text, aligned_offsets(asked, sentence, text)),
+                    answer_proximity(question, stems, text, aligned_offsets(asked, sentence, text) if who else ()),
                     offers_answer_kind(kind, question, text),
                     alignment(sentence),
                 )

@@ -242,8 +242,8 @@ class Archive:
 
         ``history`` holds the conversation's earlier answers, oldest first: a follow-up
         ("And who negotiates for Russia?") is then searched in their context, the last answer's
-        article ranked up. When even the
-        best passage is less similar than ``min_relevance``, the answer says nothing was found.
+        article ranked up. When even the best passage is less similar than ``min_relevance``,
+        the answer says nothing was found.
         A time the question names ("im Dezember 2025", "last week", "2024"), read relative to
         the newest article, restricts the search (or, for a bare year, ranks that year first)
         unless ``since``/``until`` are given; ``Answer.when`` says how it was read.

@@ -26,7 +26,7 @@ import tempfile
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -436,7 +436,7 @@ class Embedder:
             )
         return results
 
-    def _cached(self, cache: OrderedDict, size: int, texts: Sequence[str], encode) -> list:
+    def _cached(self, cache: OrderedDict, size: int, texts: Sequence[str], encode: Callable[[list[str]], list]) -> list:
         """``encode`` of ``texts``, remembering recent ones: questions are asked again, and the
         sentences of the passages an answer is picked from recur from question to question."""
         with self._cache_lock:
