@@ -457,7 +457,10 @@ class Embedder:
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
         vectors = self._cached(
-            self._cache, self.cache_size, texts, lambda missing: list(self._encode(missing, show_progress=False))
+            self._cache,
+            self.cache_size,
+            texts,
+            lambda missing: [vector.copy() for vector in self._encode(missing, show_progress=False)],
         )
         return np.vstack(vectors)
 
