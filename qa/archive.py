@@ -21,6 +21,7 @@ from qa.importing import DEFAULT_BATCH_ARTICLES, Importer, ImportProgress, Progr
 from qa.records import Answer, Article, Hit, ImportOutcome, ImportReport, ImportStatus, Teaser, TimeWindow
 from qa.retrieval import OVERFETCH, FusionWeights, RetrievalMode, Retriever, best_per_article
 from qa.store import IndexCounts, IndexStore
+from qa.translation import Dictionary, shared_dictionary
 from qa.uploads import Upload, stage_uploads
 from qa.vectors import VectorLayout
 
@@ -44,6 +45,8 @@ class ArchiveStats:
     counts: IndexCounts
     index_type: str
     layout: str
+    dictionary: Path | None = None
+    """The English-German dictionary that English question words are translated with for BM25."""
 
 
 @dataclass(frozen=True)
@@ -64,13 +67,19 @@ class Archive:
     """
 
     def __init__(
-        self, store: IndexStore, embedder: Embedder, chunker: Chunker, fusion: FusionWeights | None = None
+        self,
+        store: IndexStore,
+        embedder: Embedder,
+        chunker: Chunker,
+        fusion: FusionWeights | None = None,
+        dictionary: Dictionary | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
+        self.dictionary = dictionary
         self._answers = AnswerFinder(embedder)
-        self._retriever = Retriever(store, embedder, fusion, self._answers.passage_scores)
+        self._retriever = Retriever(store, embedder, fusion, self._answers.passage_scores, dictionary)
 
     @classmethod
     def open(
@@ -80,21 +89,28 @@ class Archive:
         chunking: ChunkingConfig | None = None,
         fusion: FusionWeights | None = None,
     ) -> Archive:
-        """Open the index at ``path`` (created on first import); checks format and model now."""
+        """Open the index at ``path`` (created on first import); checks format and model now.
+        English questions are matched lexically through the installed English-German dictionary
+        (see ``qa.translation``), if there is one."""
         embedder = embedder or shared_embedder()
         store = IndexStore(Path(path) if path else default_index_path(), embedder.name, embedder.dimension)
         store.snapshot()
-        return cls(store, embedder, Chunker(chunking), fusion)
+        return cls(store, embedder, Chunker(chunking), fusion, shared_dictionary())
 
     def warm_up(self, background: bool = False) -> threading.Thread | None:
-        """Load the embedding model now (in a daemon thread with ``background``), so the first
-        question does not wait for it; a question asked meanwhile waits for the same load."""
+        """Load the embedding model and the dictionary now (in a daemon thread with ``background``),
+        so the first question does not wait for them; a question asked meanwhile waits for the same load."""
         if not background:
-            self.embedder.warm_up()
+            self._load()
             return None
-        thread = threading.Thread(target=self.embedder.warm_up, name="qa-warm-up", daemon=True)
+        thread = threading.Thread(target=self._load, name="qa-warm-up", daemon=True)
         thread.start()
         return thread
+
+    def _load(self) -> None:
+        self.embedder.warm_up()
+        if self.dictionary is not None:
+            len(self.dictionary)
 
     @property
     def path(self) -> Path:
@@ -304,4 +320,5 @@ class Archive:
             counts=snapshot.counts(),
             index_type=manifest.faiss_type if manifest else "(empty)",
             layout=manifest.vector_layout if manifest else VectorLayout.AUTO.value,
+            dictionary=self.dictionary.path if self.dictionary else None,
         )

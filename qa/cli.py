@@ -14,8 +14,9 @@ from qa.evaluation import LANGUAGES, TABLE_HEADER, evaluate, results_json
 from qa.importing import DEFAULT_BATCH_ARTICLES, ImportProgress
 from qa.parsing import BERLIN
 from qa.records import Hit, ImportStatus
-from qa.retrieval import RetrievalMode
+from qa.retrieval import FusionWeights, RetrievalMode
 from qa.store import ArchiveIndexError
+from qa.translation import shared_dictionary
 from qa.vectors import VectorLayout
 
 index_option = click.option(
@@ -173,6 +174,7 @@ def stats(index_path: Path | None) -> None:
     click.echo(f"teasers:    {counts.teasers}")
     click.echo(f"vectors:    {counts.vectors}")
     click.echo(f"newest:     {counts.newest_article or '-'}")
+    click.echo(f"dictionary: {info.dictionary or 'none (English questions reach BM25 by names and cognates only)'}")
 
 
 @main.command()
@@ -283,6 +285,11 @@ def ask(question: str, index_path: Path | None, k: int, since: str | None, until
     type=click.Path(file_okay=False, path_type=Path),
     help="Build the evaluation index here and reuse it next time, instead of a temporary folder.",
 )
+@click.option(
+    "--no-dictionary",
+    is_flag=True,
+    help="Do not translate English question words to German for BM25, even with a dictionary installed.",
+)
 def evaluate_command(
     dataset: Path,
     distractors: Path | None,
@@ -292,8 +299,16 @@ def evaluate_command(
     no_answers: bool,
     json_path: Path | None,
     keep_index: Path | None,
+    no_dictionary: bool,
 ) -> None:
     """Measure retrieval (recall@1/5/10, MRR@10) and answer accuracy on a SQuAD-style DATASET."""
+    dictionary = None if no_dictionary else shared_dictionary()
+    click.echo(
+        f"English question words translated with {dictionary.path}"
+        if dictionary
+        else "English question words not translated (no English-German dictionary used)",
+        err=True,
+    )
     try:
         results = evaluate(
             dataset,
@@ -303,6 +318,7 @@ def evaluate_command(
             modes=modes or tuple(RetrievalMode),
             with_answers=not no_answers,
             index=keep_index,
+            fusion=FusionWeights(translate=dictionary is not None),
         )
     except (ValueError, ArchiveIndexError) as error:
         raise click.ClickException(str(error)) from None

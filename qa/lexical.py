@@ -4,7 +4,8 @@ Chunks are stored as their stemmed terms in an FTS5 table of the same SQLite fil
 rest of the metadata, so the lexical index is written, published and rolled back with the
 generation it belongs to, and a chunk's terms come and go with the chunk. FTS5 ranks with
 BM25 (k1 = 1.2, b = 0.75). Questions are stemmed with both the German and the English
-Snowball stemmer, as users ask in either language; names ("Umjerow") match by their letters.
+Snowball stemmer, as users ask in either language; names ("Umjerow") match by their letters,
+and an English question's words also by their German translations (``qa.translation``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import Stemmer
+
+from qa.translation import Dictionary, is_english
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _STOPWORDS = frozenset(
@@ -79,9 +82,17 @@ class LexicalQuery:
     groups: tuple[tuple[str, ...], ...]
 
     @classmethod
-    def parse(cls, question: str, prefixes: bool = True) -> LexicalQuery:
-        groups = dict.fromkeys(_query_variants(w, prefixes) for w in words(question))
-        return cls(tuple(groups))
+    def parse(cls, question: str, prefixes: bool = True, dictionary: Dictionary | None = None) -> LexicalQuery:
+        """One group per word; with a ``dictionary``, an English question's words also carry
+        their German translations, stemmed ("negotiates": verhandeln, negoziieren)."""
+        translate = dictionary is not None and is_english(question)
+        groups = []
+        for word in words(question):
+            variants = _query_variants(word, prefixes)
+            if translate:
+                variants += tuple(_german.stemWords([t.lower() for t in dictionary.translate(word)]))
+            groups.append(tuple(dict.fromkeys(variants)))
+        return cls(tuple(dict.fromkeys(groups)))
 
     @property
     def terms(self) -> list[str]:

@@ -28,6 +28,7 @@ from qa.embedding import Embedder
 from qa.lexical import LexicalQuery
 from qa.records import Hit, TimeWindow
 from qa.store import IndexStore, Snapshot
+from qa.translation import Dictionary
 
 OVERFETCH = 4
 PREFERRED_TIME_BONUS = 0.03
@@ -44,18 +45,23 @@ class RetrievalMode(StrEnum):
 @dataclass(frozen=True)
 class FusionWeights:
     """Chosen with bench/tune_fusion.py on the XQuAD dev set with 2,000 news chunks as
-    distractors, on each half of its subjects (see bench/RESULTS.md): a lexical weight of 0.1
-    to 0.2 helps German and English questions alike, 0.4 and more costs English ones; the
-    best-sentence rerank, scored with the answer signals, adds about 5 points of English R@1
-    and under 1 of German; 0.2-0.35 is best on both halves, 1 costs up to a point of MRR."""
+    distractors, on each half of its subjects (see bench/RESULTS.md). With English question words
+    translated, a lexical weight of 0.2-0.3 is best for English questions on both halves (0.1
+    gives 1.5 points less R@1) and German ones do as well at 0.1-0.4; without translation, 0.1
+    was best and 0.4 cost English questions. The best-sentence rerank, scored with the answer
+    signals, adds about 5 points of English R@1 and under 1 of German; 0.2-0.35 is best on both
+    halves, 1 costs up to a point of MRR."""
 
-    lexical: float = 0.1
+    lexical: float = 0.2
     candidates: int = 100
     sentence: float = 0.35
     """Weight of a passage's best sentence as an answer, added for the ``reranked`` best chunks."""
     reranked: int = 20
     prefixes: bool = True
     """Let long question words match German terms by their first letters (see ``qa.lexical``)."""
+    translate: bool = True
+    """Let an English question's words match their German translations, where a dictionary is
+    installed (see ``qa.translation``)."""
 
 
 @dataclass(frozen=True)
@@ -111,11 +117,13 @@ class Retriever:
         embedder: Embedder,
         weights: FusionWeights | None = None,
         passage_scorer: PassageScorer | None = None,
+        dictionary: Dictionary | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.weights = weights or FusionWeights()
         self.passage_scorer = passage_scorer
+        self.dictionary = dictionary
 
     def rank(
         self,
@@ -129,7 +137,8 @@ class Retriever:
         """Chunk ids with their ranking score and cosine similarity, best first."""
         if mode is RetrievalMode.DENSE:
             return [Ranked(i, s, s) for i, s in snapshot.search(query_vector, limit, allowed)]
-        query = LexicalQuery.parse(question, self.weights.prefixes)
+        dictionary = self.dictionary if self.weights.translate else None
+        query = LexicalQuery.parse(question, self.weights.prefixes, dictionary)
         if mode is RetrievalMode.BM25:
             lexical = snapshot.lexical_search(query, limit, allowed)
             similarity = self._similarities(snapshot, query_vector, [i for i, _ in lexical])

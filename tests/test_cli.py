@@ -24,6 +24,7 @@ def test_import_ask_search_stats(tmp_path):
 
     result = runner.invoke(main, ["stats", "--index", index])
     assert "articles:   1" in result.output and "teasers:    6" in result.output
+    assert "dictionary: /usr/share/dictd/freedict-eng-deu" in result.output
 
     result = runner.invoke(main, ["search", "Umjerow", "--index", index, "--mode", "bm25", "-k", "1"])
     assert result.exit_code == 0 and "Umjerow" in result.output

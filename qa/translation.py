@@ -1,0 +1,175 @@
+"""English question words in German, for the lexical side of retrieval.
+
+The archive is German and its users ask in English as often; BM25 alone finds an English
+question's names and cognates, but not "negotiates" in "verhandelt". A dictd dictionary gives
+each English word its German translations: FreeDict's English-German (the Ding word list,
+Debian package ``dict-freedict-eng-deu``), read from where that package puts it or from
+``$QA_DICTIONARY``. The translations of a word's :data:`SENSES` main senses, the first
+:data:`WORDS_PER_SENSE` words of each, become alternatives to the word's own terms. Which sense
+a question means is not decided: the words of a wrong sense seldom stand in a passage with the
+question's other words, so they add little to a wrong passage's BM25. How many senses and
+which ones moved English BM25 recall@5 by about a point either way (bench/RESULTS.md, issue 4).
+
+Without a dictionary, retrieval works as before; :func:`shared_dictionary` is then None.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import os
+import re
+import threading
+import zlib
+from functools import lru_cache
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+DICTIONARY_ENV = "QA_DICTIONARY"
+DEFAULT_DICTIONARY = Path("/usr/share/dictd/freedict-eng-deu")
+"""The dictd base path: ``.index`` and ``.dict.dz`` (or ``.dict``) are found next to it."""
+SENSES = 3
+WORDS_PER_SENSE = 2
+
+_BASE64 = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
+_ANNOTATION = re.compile(r"\[[^\]]*\]|<[^>]*>|\([^)]*\)|\{[^}]*\}")
+_GERMAN_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+
+_ENGLISH_MARKERS = frozenset(
+    "the of what which who whom whose when where why how did does do is are were has have to on by with from "
+    "that this and for a an its their".split()
+)
+_GERMAN_MARKERS = frozenset(
+    "der die das den dem des ein eine einer eines einem wer wann wo wie warum welche welcher welches welchen ist "
+    "sind wurde wurden hat haben und für von mit zu zum zur im auf aus bei nach über".split()
+)
+
+
+class DictionaryError(ValueError):
+    """A dictionary file that cannot be read; the message names the file and the reason."""
+
+
+def is_english(question: str) -> bool:
+    """Whether ``question`` reads as English rather than German, by its function words."""
+    words = [w.lower() for w in re.findall(r"[^\W\d_]+", question)]
+    english = sum(w in _ENGLISH_MARKERS for w in words)
+    german = sum(w in _GERMAN_MARKERS for w in words)
+    return english > german
+
+
+def _decode_number(text: str, path: Path, line: int) -> int:
+    value = 0
+    for char in text:
+        if char not in _BASE64:
+            raise DictionaryError(f"{path}: line {line}: {text!r} is not a dictd base-64 number")
+        value = value * 64 + _BASE64[char]
+    return value
+
+
+def _translations(line: str) -> list[str]:
+    """The single German words of a sense's translation line, grammar notes left out:
+    "Abordnung <fem>, Delegation ([+ gen]) <fem> [adm.]" -> ["Abordnung", "Delegation"]."""
+    words = []
+    for alternative in _ANNOTATION.sub(" ", line).replace(";", ",").split(","):
+        alternative = alternative.strip().removeprefix("sich ").strip()
+        if _GERMAN_WORD.fullmatch(alternative):
+            words.append(alternative)
+    return words
+
+
+class Dictionary:
+    """An English-German dictd dictionary, read on first use (about half a second)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._senses: dict[str, str] | None = None
+        self._lock = threading.Lock()
+        self.problem: str | None = None
+        """Why the dictionary could not be read, once that was tried; it then translates nothing."""
+
+    @property
+    def index_file(self) -> Path:
+        return self.path.with_name(self.path.name + ".index")
+
+    @property
+    def data_file(self) -> Path:
+        packed = self.path.with_name(self.path.name + ".dict.dz")
+        return packed if packed.exists() else self.path.with_name(self.path.name + ".dict")
+
+    def exists(self) -> bool:
+        return self.index_file.is_file() and self.data_file.is_file()
+
+    def read(self) -> dict[str, str]:
+        """Each single-word headword (lower case) with the translation lines of its main senses,
+        one string (a line a sense: half the memory of a list): the senses with the longest
+        entries, as a common sense comes with examples and phrases."""
+        try:
+            data = self.data_file.read_bytes()
+            if self.data_file.suffix == ".dz":
+                data = gzip.decompress(data)
+            index = self.index_file.read_text(encoding="utf-8")
+        except (OSError, EOFError, zlib.error, gzip.BadGzipFile, UnicodeDecodeError) as error:
+            raise DictionaryError(f"{self.path}: cannot read the dictionary: {error}") from error
+        kept: dict[str, list[tuple[int, int]]] = {}
+        for number, line in enumerate(io.StringIO(index), 1):
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) != 3:
+                raise DictionaryError(f"{self.index_file}: line {number}: expected headword, offset and length")
+            headword, offset, length = fields
+            if " " in headword or headword.startswith("00-database"):
+                continue
+            start = _decode_number(offset, self.index_file, number)
+            size = _decode_number(length, self.index_file, number)
+            if start + size > len(data):
+                raise DictionaryError(f"{self.index_file}: line {number}: entry ends past the data file's end")
+            senses = kept.setdefault(headword.lower(), [])
+            senses.append((size, start))
+            if len(senses) > SENSES:
+                senses.remove(min(senses))
+
+        def translation_line(start: int, size: int) -> str:
+            lines = data[start : start + size].split(b"\n", 2)
+            return lines[1].decode("utf-8", "replace") if len(lines) > 1 else ""
+
+        return {
+            word: "\n".join(translation_line(start, size) for size, start in sorted(senses, reverse=True))
+            for word, senses in kept.items()
+        }
+
+    def _entries(self) -> dict[str, str]:
+        """The dictionary's words; a broken dictionary is logged once and then translates nothing,
+        so that English questions are still answered, as without one."""
+        with self._lock:
+            if self._senses is None:
+                try:
+                    self._senses = self.read()
+                    logger.info("English-German dictionary %s: %d words", self.path, len(self._senses))
+                except DictionaryError as error:
+                    self._senses, self.problem = {}, str(error)
+                    logger.error("%s; English question words are not translated", error)
+            return self._senses
+
+    def __len__(self) -> int:
+        return len(self._entries())
+
+    def translate(self, word: str) -> tuple[str, ...]:
+        """German words for the English ``word``, most common senses first; () when unknown."""
+        translations = []
+        for line in self._entries().get(word.lower(), "").splitlines():
+            translations.extend(_translations(line)[:WORDS_PER_SENSE])
+        return tuple(dict.fromkeys(translations))
+
+
+@lru_cache(maxsize=1)
+def shared_dictionary() -> Dictionary | None:
+    """The dictionary at ``$QA_DICTIONARY`` or where Debian installs FreeDict's, or None when
+    neither is there; loaded once per process."""
+    configured = os.environ.get(DICTIONARY_ENV)
+    dictionary = Dictionary(configured or DEFAULT_DICTIONARY)
+    if dictionary.exists():
+        return dictionary
+    if configured:
+        logger.warning("%s=%s: no %s or %s there", DICTIONARY_ENV, configured, dictionary.index_file.name, "dict(.dz)")
+    return None

@@ -1,0 +1,130 @@
+"""English question words in German for BM25: a dictd dictionary read, and used on English questions only."""
+
+import gzip
+from dataclasses import replace
+
+import pytest
+
+from qa.lexical import LexicalQuery
+from qa.retrieval import FusionWeights
+from qa.translation import Dictionary, DictionaryError, is_english, shared_dictionary
+
+_BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _number(value: int) -> str:
+    digits = ""
+    while True:
+        digits = _BASE64[value % 64] + digits
+        value //= 64
+        if not value:
+            return digits
+
+
+def write_dictd(base, entries: list[tuple[str, str]]) -> Dictionary:
+    """A dictd dictionary as dictfmt writes it: gzip-compressed entries, and an index of
+    headword, offset and length (base 64)."""
+    data, index = b"", []
+    for headword, text in entries:
+        encoded = text.encode("utf-8")
+        index.append(f"{headword}\t{_number(len(data))}\t{_number(len(encoded))}")
+        data += encoded
+    base.with_name(base.name + ".dict.dz").write_bytes(gzip.compress(data))
+    base.with_name(base.name + ".index").write_text("\n".join(sorted(index)) + "\n", encoding="utf-8")
+    return Dictionary(base)
+
+
+ENTRIES = [
+    ("negotiate", "negotiate /nɪɡˈəʊʃɪˌeɪt/ <v>\nüberwinden, passieren <v, trans>\n"),
+    (
+        "negotiate",
+        'negotiate /nɪɡˈəʊʃɪˌeɪt/ <v>\nverhandeln <v, intr> [über etw. mit jdm.]\n      "negotiate a treaty"  - '
+        'einen Vertrag aushandeln\n      "negotiate peace"  - Frieden aushandeln\n',
+    ),
+    (
+        "delegation",
+        "delegation /dˌɛlɪɡˈeɪʃən/\nAbordnung <fem>, Delegation ([+ gen]) <fem>, Ständige Vertretung [adm.]\n"
+        '      "head a delegation"  - eine Delegation leiten\n',
+    ),
+    ("meet", "meet /mˈiːt/ <v>\nsich (mit jdm.) treffen, zusammentreffen <v, intr>\n"),
+    ("head of state", "head of state\nStaatsoberhaupt <neut>\n"),
+]
+
+
+def test_a_dictd_dictionary_gives_the_main_senses_single_words(tmp_path):
+    dictionary = write_dictd(tmp_path / "eng-deu", ENTRIES)
+    assert dictionary.exists()
+    assert dictionary.translate("negotiate") == ("verhandeln", "überwinden", "passieren")
+    assert dictionary.translate("Delegation") == ("Abordnung", "Delegation")
+    assert dictionary.translate("meet") == ("treffen", "zusammentreffen")
+    assert dictionary.translate("head") == ()
+    assert dictionary.translate("umjerow") == ()
+
+
+def test_english_questions_get_german_terms_and_german_ones_do_not(tmp_path):
+    dictionary = write_dictd(tmp_path / "eng-deu", ENTRIES)
+    english = "Who will negotiate with the delegation?"
+    plain = LexicalQuery.parse(english)
+    translated = LexicalQuery.parse(english, dictionary=dictionary)
+    assert len(translated.groups) == len(plain.groups) == 2
+    assert set(translated.terms) - set(plain.terms) == {"verhandel", "uberwind", "passi", "abordn"}
+    german = "Wer wird mit der Delegation verhandeln?"
+    assert LexicalQuery.parse(german, dictionary=dictionary) == LexicalQuery.parse(german)
+
+
+@pytest.mark.parametrize(
+    ("question", "english"),
+    [
+        ("Who leads the Ukrainian delegation?", True),
+        ("What did the EU present on the anniversary of the invasion?", True),
+        ("And who negotiates for Russia?", True),
+        ("Wer führt die Gespräche für die USA?", False),
+        ("Und wer verhandelt für Russland?", False),
+        ("Wann wurde die Schule gegründet?", False),
+        ("Umjerow", False),
+    ],
+)
+def test_the_question_language_is_read_from_its_function_words(question, english):
+    assert is_english(question) is english
+
+
+def test_a_broken_dictionary_names_the_file_and_translates_nothing(tmp_path, caplog):
+    dictionary = write_dictd(tmp_path / "eng-deu", ENTRIES)
+    dictionary.index_file.write_text("negotiate\tA!\tB\n", encoding="utf-8")
+    with pytest.raises(DictionaryError, match=r"eng-deu\.index: line 1: 'A!' is not a dictd base-64 number"):
+        dictionary.read()
+    assert dictionary.translate("negotiate") == ()
+    assert "eng-deu.index" in dictionary.problem
+    assert "not translated" in caplog.text
+
+    truncated = write_dictd(tmp_path / "short", ENTRIES)
+    truncated.data_file.write_bytes(gzip.compress(b"negotiate"))
+    with pytest.raises(DictionaryError, match=r"short\.index: line \d: entry ends past the data file's end"):
+        truncated.read()
+    truncated.data_file.write_bytes(b"not gzip")
+    with pytest.raises(DictionaryError, match=r"short: cannot read the dictionary"):
+        truncated.read()
+
+
+def test_the_installed_freedict_dictionary_is_found_and_read():
+    """The README's set-up installs FreeDict's English-German dictionary (dict-freedict-eng-deu)."""
+    dictionary = shared_dictionary()
+    assert dictionary is not None, "install dict-freedict-eng-deu (see the README) or set QA_DICTIONARY"
+    assert len(dictionary) > 100_000
+    assert "verhandelt" in dictionary.translate("negotiates")
+    assert "Unterhändler" in dictionary.translate("negotiators")
+
+
+@pytest.mark.slow
+def test_english_words_find_german_text_through_the_dictionary(seed_archive):
+    question = "Where are the negotiators on their way to?"
+    translated = seed_archive.search(question, k=1, mode="bm25")
+    assert translated and "Unterhändler seien bereits auf dem Weg" in translated[0].text
+    retriever = seed_archive._retriever
+    weights = retriever.weights
+    try:
+        retriever.weights = replace(weights, translate=False)
+        assert seed_archive.search(question, k=1, mode="bm25") == []
+    finally:
+        retriever.weights = weights
+    assert FusionWeights().translate
