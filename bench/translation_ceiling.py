@@ -1,0 +1,58 @@
+"""What translating English questions for BM25 can at best give: the lexical side gets XQuAD's own
+German translation of each question (``question_de``), the dense side the English question.
+
+    python bench/translation_ceiling.py --xquad ../shared/data/xquad_en_de.dev.jsonl \\
+        --distractors ../shared/data/news_de.jsonl --keep-index /tmp/qa-eval-index
+
+Prints the figures of ``qa eval`` for English questions three ways: words not translated, words
+translated with the installed dictionary (what the product does), and the whole question
+translated by a person (the ceiling of any word-by-word translation).
+"""
+
+import argparse
+import os
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from qa import retrieval
+from qa.evaluation import TABLE_HEADER, evaluation_archive, read_dataset, score_questions
+from qa.lexical import LexicalQuery
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--xquad", type=Path, required=True)
+    parser.add_argument("--distractors", type=Path)
+    parser.add_argument("--limit", type=int, default=2000, help="distractor chunks")
+    parser.add_argument("--keep-index", type=Path)
+    parser.add_argument("--mode", nargs="+", default=["bm25", "hybrid"])
+    args = parser.parse_args()
+    _paragraphs, english = read_dataset(args.xquad, "en")
+    _paragraphs, german = read_dataset(args.xquad, "de")
+    in_german = {en.question: de.question for en, de in zip(english, german, strict=True)}
+
+    class HumanTranslation(LexicalQuery):
+        @classmethod
+        def parse(cls, question: str, prefixes: bool = True, dictionary=None) -> LexicalQuery:
+            return LexicalQuery.parse(in_german.get(question, question), prefixes)
+
+    with evaluation_archive(args.xquad, args.distractors, args.limit, args.keep_index) as archive:
+        weights = archive._retriever.weights
+        header, rule = TABLE_HEADER.splitlines()
+        print(f"| lexical side gets {header}\n|---{rule}")
+        for label, translate, parser_class in (
+            ("English words", False, LexicalQuery),
+            ("+ dictionary translations", True, LexicalQuery),
+            ("the German question", False, HumanTranslation),
+        ):
+            archive._retriever.weights = replace(weights, translate=translate)
+            retrieval.LexicalQuery = parser_class
+            for mode in args.mode:
+                print(f"| {label} {score_questions(archive, english, mode, 'en').row()}", flush=True)
+        retrieval.LexicalQuery = LexicalQuery
+
+
+if __name__ == "__main__":
+    main()
