@@ -12,21 +12,19 @@ translated by a person (the ceiling of any word-by-word translation).
 import argparse
 import os
 from dataclasses import replace
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from dev_set import add_dev_set_arguments, dev_set_archive
+
 from qa import retrieval
-from qa.evaluation import TABLE_HEADER, evaluation_archive, read_dataset, score_questions
+from qa.evaluation import TABLE_HEADER, read_dataset, score_questions
 from qa.lexical import LexicalQuery
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--xquad", type=Path, required=True)
-    parser.add_argument("--distractors", type=Path)
-    parser.add_argument("--limit", type=int, default=2000, help="distractor chunks")
-    parser.add_argument("--keep-index", type=Path)
+    add_dev_set_arguments(parser)
     parser.add_argument("--mode", nargs="+", default=["bm25", "hybrid"])
     args = parser.parse_args()
     _paragraphs, english = read_dataset(args.xquad, "en")
@@ -38,7 +36,7 @@ def main() -> None:
         def parse(cls, question: str, prefixes: bool = True, dictionary=None) -> LexicalQuery:
             return LexicalQuery.parse(in_german.get(question, question), prefixes)
 
-    with evaluation_archive(args.xquad, args.distractors, args.limit, args.keep_index) as archive:
+    with dev_set_archive(args) as archive:
         weights = archive._retriever.weights
         header, rule = TABLE_HEADER.splitlines()
         print(f"| lexical side gets {header}\n|---{rule}")

@@ -14,16 +14,16 @@ without each signal in turn.
 import argparse
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
+from dev_set import add_dev_set_arguments, dev_set_archive
 from sklearn.linear_model import LogisticRegression
 
 from qa.answering import AnswerWeights
 from qa.archive import ANSWER_PASSAGES
-from qa.evaluation import answer_is_right, evaluation_archive, read_dataset
+from qa.evaluation import answer_is_right, read_dataset
 from qa.retrieval import RetrievalMode
 
 
@@ -95,17 +95,14 @@ def across_halves(cases: list[Case], halves: list[set[str]], kept: list[int], ar
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--xquad", type=Path, required=True)
-    parser.add_argument("--distractors", type=Path)
-    parser.add_argument("--limit", type=int, default=2000, help="distractor chunks")
-    parser.add_argument("--keep-index", type=Path)
+    add_dev_set_arguments(parser)
     parser.add_argument("--mode", default="hybrid")
     parser.add_argument("--regularisation", type=float, default=1.0, help="the logistic regression's C")
     parser.add_argument("--ablate", action="store_true", help="also fit without each signal in turn")
     args = parser.parse_args()
     current = AnswerWeights().vector()
     cases: list[Case] = []
-    with evaluation_archive(args.xquad, args.distractors, args.limit, args.keep_index) as archive:
+    with dev_set_archive(args) as archive:
         for language in ("en", "de"):
             _paragraphs, questions = read_dataset(args.xquad, language)
             cases += collect(archive, questions, language, RetrievalMode(args.mode))

@@ -12,11 +12,12 @@ import argparse
 import itertools
 import os
 from dataclasses import replace
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa.evaluation import evaluation_archive, read_dataset
+from dev_set import add_dev_set_arguments, dev_set_archive
+
+from qa.evaluation import read_dataset
 from qa.retrieval import FusionWeights, RetrievalMode
 
 LEXICAL = (0.0, 0.05, 0.1, 0.2, 0.4)
@@ -41,16 +42,13 @@ def figures(found: list[int | None]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--xquad", type=Path, required=True)
-    parser.add_argument("--distractors", type=Path)
-    parser.add_argument("--limit", type=int, default=2000, help="distractor chunks")
-    parser.add_argument("--keep-index", type=Path)
+    add_dev_set_arguments(parser)
     parser.add_argument("--lang", nargs="+", default=["en", "de"])
     parser.add_argument("--lexical", type=float, nargs="+", default=LEXICAL)
     parser.add_argument("--sentence", type=float, nargs="+", default=SENTENCE)
     parser.add_argument("--no-prefixes", action="store_true", help="match whole terms only on the lexical side")
     args = parser.parse_args()
-    with evaluation_archive(args.xquad, args.distractors, args.limit, args.keep_index) as archive:
+    with dev_set_archive(args) as archive:
         print("| questions in | lexical | sentence | all: R@1 / R@5 / MRR@10 | half A | half B |")
         print("|---|---|---|---|---|---|")
         for language in args.lang:
