@@ -4,9 +4,10 @@ Every sentence that overlaps a retrieved chunk is a candidate, taken whole from 
 article body (so its span is exact even where a chunk cut a sentence). Candidates are
 scored by the dense similarity of the sentence to the question, the score of the passage
 it came from, how well the question's words find a counterpart in the sentence (on the
-model's contextual word-piece vectors, so across languages), whether it offers the kind
-of answer a who-, when- or how-many-question asks for, and, for a who-question, a name next
-to the question's words.
+model's contextual word-piece vectors, so across languages), how many of the question's words
+stand in it (stemmed; an English question's also as their German translations), whether it
+offers the kind of answer a who-, when- or how-many-question asks for, and, for a
+who-question, a name next to the question's words.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ import numpy as np
 from qa.chunking import split_sentences
 from qa.conversation import CONTEXT_WEIGHT
 from qa.embedding import Embedder, TokenVectors
-from qa.lexical import NAME_PATTERN, is_stopword
+from qa.lexical import NAME_PATTERN, LexicalQuery, document_terms, is_stopword
 from qa.records import Answer, Hit, Span
+from qa.translation import Dictionary
 
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
 _PERSON_QUESTION = re.compile(r"^\W*(?:and\s+|und\s+)?(?:who|whom|whose|wer|wem|wen|wessen)\b", re.IGNORECASE)
@@ -54,15 +56,24 @@ class AnswerWeights:
     Weights refitted on either half of its subjects pick no better on the other half than these
     (bench/tune_answers.py). Name proximity stays above the fit's 0.06-0.09, which XQuAD cannot
     tell apart, so that a name in apposition ("Chefunterhändler Rustem Umjerow") outranks one
-    named as the speaker (see bench/RESULTS.md)."""
+    named as the speaker (see bench/RESULTS.md). Word overlap was added to these weights alone,
+    its weight chosen on each half of the subjects and checked on the other (0.25 on both)."""
 
     sentence: float = 1.0
     passage: float = 3.0
     name_proximity: float = 0.25
     answer_kind: float = 0.7
     word_alignment: float = 4.5
+    word_overlap: float = 0.25
 
-    SIGNALS: ClassVar[tuple[str, ...]] = ("sentence", "passage", "name_proximity", "answer_kind", "word_alignment")
+    SIGNALS: ClassVar[tuple[str, ...]] = (
+        "sentence",
+        "passage",
+        "name_proximity",
+        "answer_kind",
+        "word_alignment",
+        "word_overlap",
+    )
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in self.SIGNALS], dtype=np.float32)
@@ -226,6 +237,16 @@ def aligned_offsets(question_tokens: np.ndarray, sentence: TokenVectors, text: s
     return offsets
 
 
+def word_overlap(query: LexicalQuery, text: str) -> float:
+    """The share of the question's words that stand in ``text`` as a whole stemmed term: in
+    either language's stem, or (for an English question, with a dictionary) as a translation.
+    Prefixes do not count here; they serve retrieval, where a near miss still ranks."""
+    if not query.groups:
+        return 0.0
+    terms = set(document_terms(text).split())
+    return sum(any(term in terms for term in group) for group in query.groups) / len(query.groups)
+
+
 def word_alignment(question_tokens: np.ndarray, sentence: TokenVectors) -> float:
     """How well each content piece of the question finds a counterpart in the sentence: the
     best cosine of its contextual vector to one of the sentence's, averaged over the question
@@ -238,9 +259,16 @@ def word_alignment(question_tokens: np.ndarray, sentence: TokenVectors) -> float
 
 
 class AnswerFinder:
-    def __init__(self, embedder: Embedder, weights: AnswerWeights | None = None) -> None:
+    NOT_IN_RERANK: ClassVar[tuple[str, ...]] = ("passage", "word_overlap")
+    """Signals the rerank leaves out: the passage's own score, and word overlap, which BM25
+    already counts in the passage's score (in the rerank it cost English R@1 half a point)."""
+
+    def __init__(
+        self, embedder: Embedder, weights: AnswerWeights | None = None, dictionary: Dictionary | None = None
+    ) -> None:
         self.embedder = embedder
         self.weights = weights or AnswerWeights()
+        self.dictionary = dictionary
 
     def candidates(self, hits: Sequence[Hit], full_text: Callable[[Hit], str]) -> list[_Candidate]:
         found: dict[tuple[str, int], _Candidate] = {}
@@ -280,7 +308,8 @@ class AnswerFinder:
         self, question: str, query_vector: np.ndarray, passages: Sequence[Hit], context: str | None = None
     ) -> list[float]:
         """How well each passage answers ``question``: the score of its best sentence, its own
-        rank left out. Used to rerank the top passages, so the one that states the answer leads."""
+        rank and :attr:`NOT_IN_RERANK` left out. Used to rerank the top passages, so the one that
+        states the answer leads."""
         spans = [split_sentences(hit.text) or [Span(0, len(hit.text))] for hit in passages]
         texts = [
             hit.text[span.start : span.end]
@@ -291,7 +320,8 @@ class AnswerFinder:
             return []
         rows = iter(self._signals(question, query_vector, texts, [0.0] * len(texts), context))
         weights = self.weights.vector()
-        weights[AnswerWeights.SIGNALS.index("passage")] = 0.0
+        for left_out in self.NOT_IN_RERANK:
+            weights[AnswerWeights.SIGNALS.index(left_out)] = 0.0
         return [max(float(next(rows) @ weights) for _span in hit_spans) for hit_spans in spans]
 
     def _signals(
@@ -316,6 +346,7 @@ class AnswerFinder:
             return blended / (1 + CONTEXT_WEIGHT)
 
         stems = question_stems(question)
+        words = LexicalQuery.parse(question, prefixes=False, dictionary=self.dictionary)
         kind = expected_answer_kind(question)
         who = kind is AnswerKind.PERSON
         return np.array(
@@ -326,6 +357,7 @@ class AnswerFinder:
                     answer_proximity(question, stems, text, aligned_offsets(asked, sentence, text) if who else ()),
                     offers_answer_kind(kind, question, text),
                     alignment(sentence),
+                    word_overlap(words, text),
                 )
                 for text, sentence, passage_score in zip(texts, sentences, passage, strict=True)
             ],

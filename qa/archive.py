@@ -78,7 +78,7 @@ class Archive:
         self.embedder = embedder
         self.chunker = chunker
         self.dictionary = dictionary
-        self._answers = AnswerFinder(embedder)
+        self._answers = AnswerFinder(embedder, dictionary=dictionary)
         self._retriever = Retriever(store, embedder, fusion, self._answers.passage_scores, dictionary)
 
     @classmethod

@@ -3,8 +3,17 @@
 import numpy as np
 import pytest
 
-from qa.answering import AnswerKind, _content_tokens, expected_answer_kind, offers_answer_kind, word_alignment
+from qa.answering import (
+    AnswerKind,
+    _content_tokens,
+    expected_answer_kind,
+    offers_answer_kind,
+    word_alignment,
+    word_overlap,
+)
 from qa.chunking import split_sentences
+from qa.lexical import LexicalQuery
+from tests.test_translation import write_dictd
 
 
 @pytest.mark.parametrize(
@@ -87,3 +96,17 @@ def test_stopwords_and_punctuation_of_the_question_are_not_looked_for(embedder):
     left_out = ("▁Who", "▁is", "▁the", "▁of", "▁the", "?")
     assert all(piece in question.pieces for piece in left_out)
     assert len(content) == len(question.pieces) - len(left_out)
+
+
+def test_word_overlap_counts_the_question_words_a_sentence_holds(tmp_path):
+    german = LexicalQuery.parse("Wer verhandelt für Russland?", prefixes=False)
+    assert word_overlap(german, "Für Russland verhandelt Gazprom-Chef Alexej Miller.") == 1.0
+    assert word_overlap(german, "Russlands Unterhändler reisen nach Miami.") == 0.5
+    assert word_overlap(german, "Die Gespräche in Miami gehen weiter.") == 0.0
+    assert word_overlap(LexicalQuery.parse("Wer und wann?", prefixes=False), "Wer kommt?") == 0.0
+
+    dictionary = write_dictd(tmp_path / "eng-deu", [("negotiates", "negotiates\nverhandelt, unterhandelt\n")])
+    english = "Who negotiates for Russia?"
+    sentence = "Für Russland verhandelt Kirill Dmitrijew."
+    assert word_overlap(LexicalQuery.parse(english, prefixes=False), sentence) == 0.0
+    assert word_overlap(LexicalQuery.parse(english, prefixes=False, dictionary=dictionary), sentence) == 0.5
