@@ -77,9 +77,9 @@ class Archive:
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
-        self.dictionary = dictionary
-        self._answers = AnswerFinder(embedder, dictionary=dictionary)
-        self._retriever = Retriever(store, embedder, fusion, self._answers.passage_scores, dictionary)
+        self.dictionary = dictionary if fusion is None or fusion.translate else None
+        self._answers = AnswerFinder(embedder, dictionary=self.dictionary)
+        self._retriever = Retriever(store, embedder, fusion, self._answers.passage_scores, self.dictionary)
 
     @classmethod
     def open(

@@ -61,7 +61,8 @@ class FusionWeights:
     """Let long question words match German terms by their first letters (see ``qa.lexical``)."""
     translate: bool = True
     """Let an English question's words match their German translations, where a dictionary is
-    installed (see ``qa.translation``)."""
+    installed (see ``qa.translation``); an archive opened without it does not use the dictionary
+    for its answers either."""
 
 
 @dataclass(frozen=True)

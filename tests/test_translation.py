@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import pytest
 
+from qa import Archive
 from qa.lexical import LexicalQuery
 from qa.retrieval import FusionWeights
 from qa.translation import Dictionary, DictionaryError, is_english, shared_dictionary
@@ -128,3 +129,10 @@ def test_english_words_find_german_text_through_the_dictionary(seed_archive):
     finally:
         retriever.weights = weights
     assert FusionWeights().translate
+
+
+def test_an_archive_opened_without_translation_uses_no_dictionary(tmp_path, embedder):
+    assert Archive.open(tmp_path / "with", embedder=embedder).stats().dictionary == shared_dictionary().path
+    untranslated = Archive.open(tmp_path / "without", embedder=embedder, fusion=FusionWeights(translate=False))
+    assert untranslated.stats().dictionary is None
+    assert untranslated._answers.dictionary is None and untranslated._retriever.dictionary is None
