@@ -84,7 +84,7 @@ class LexicalQuery:
     @classmethod
     def parse(cls, question: str, prefixes: bool = True, dictionary: Dictionary | None = None) -> LexicalQuery:
         """One group per word; with a ``dictionary``, an English question's words also carry
-        their German translations, stemmed ("negotiates": verhandeln, negoziieren)."""
+        their German translations, stemmed ("negotiates": verhandelt, unterhandelt)."""
         translate = dictionary is not None and is_english(question)
         groups = []
         for word in words(question):

@@ -80,7 +80,7 @@ def _translations(line: str) -> list[str]:
 
 
 class Dictionary:
-    """An English-German dictd dictionary, read on first use (about half a second)."""
+    """An English-German dictd dictionary, read on first use (1.2 s for FreeDict's, 107,461 words)."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -103,8 +103,8 @@ class Dictionary:
 
     def read(self) -> dict[str, str]:
         """Each single-word headword (lower case) with the translation lines of its main senses,
-        one string (a line a sense: half the memory of a list): the senses with the longest
-        entries, as a common sense comes with examples and phrases."""
+        one line a sense: the senses with the longest entries, as a common sense comes with
+        examples and phrases."""
         try:
             data = self.data_file.read_bytes()
             if self.data_file.suffix == ".dz":
@@ -171,5 +171,5 @@ def shared_dictionary() -> Dictionary | None:
     if dictionary.exists():
         return dictionary
     if configured:
-        logger.warning("%s=%s: no %s or %s there", DICTIONARY_ENV, configured, dictionary.index_file.name, "dict(.dz)")
+        logger.warning("%s=%s: no .index and .dict(.dz) files there", DICTIONARY_ENV, configured)
     return None
