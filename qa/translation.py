@@ -15,15 +15,20 @@ Without a dictionary, retrieval works as before; :func:`shared_dictionary` is th
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import logging
 import os
 import re
+import sqlite3
 import threading
 import zlib
 from functools import lru_cache
 from pathlib import Path
+
+from qa.embedding import default_model_dir
+from qa.records import stable_hash
 
 logger = logging.getLogger(__name__)
 
@@ -80,11 +85,12 @@ def _translations(line: str) -> list[str]:
 
 
 class Dictionary:
-    """An English-German dictd dictionary, read on first use (1.2 s for FreeDict's, 107,461 words)."""
+    """An English-German dictd dictionary (FreeDict's has 107,461 words), read once per machine
+    into a cached table that each process then looks words up in."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self._senses: dict[str, str] | None = None
+        self._senses: sqlite3.Connection | dict[str, str] | None = None
         self._lock = threading.Lock()
         self.problem: str | None = None
         """Why the dictionary could not be read, once that was tried; it then translates nothing."""
@@ -138,26 +144,64 @@ class Dictionary:
             for word, senses in kept.items()
         }
 
-    def _entries(self) -> dict[str, str]:
-        """The dictionary's words; a broken dictionary is logged once and then translates nothing,
-        so that English questions are still answered, as without one."""
+    def cache_file(self) -> Path:
+        """Where the read dictionary is kept as an SQLite table (word → senses), named by the
+        dictionary files' paths, sizes and times, so that a changed dictionary is read again."""
+        stamps = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in (self.index_file, self.data_file)]
+        return default_model_dir().parent / f"dictionary-{stable_hash(stamps)[:16]}.sqlite"
+
+    def _write_cache(self, target: Path, senses: dict[str, str]) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        with contextlib.closing(sqlite3.connect(staging)) as db:
+            db.execute("CREATE TABLE senses (word TEXT PRIMARY KEY, lines TEXT NOT NULL) WITHOUT ROWID")
+            db.executemany("INSERT INTO senses VALUES (?, ?)", senses.items())
+            db.commit()
+        staging.replace(target)
+
+    def _open(self) -> sqlite3.Connection | dict[str, str]:
+        """The senses by word: the cached table (read and written on first use on a machine,
+        1.2 s for FreeDict's; then a lookup per word), or, where no cache can be written, the
+        dictionary read into memory. A broken dictionary is logged once and then translates
+        nothing, so that English questions are still answered, as without one."""
         with self._lock:
             if self._senses is None:
                 try:
-                    self._senses = self.read()
-                    logger.info("English-German dictionary %s: %d words", self.path, len(self._senses))
-                except DictionaryError as error:
+                    cache = self.cache_file()
+                    if not cache.exists():
+                        senses = self.read()
+                        try:
+                            self._write_cache(cache, senses)
+                        except (OSError, sqlite3.Error) as error:
+                            logger.warning("%s: cannot cache the dictionary (%s); it is kept in memory", cache, error)
+                            self._senses = senses
+                            return senses
+                    self._senses = sqlite3.connect(f"file:{cache}?mode=ro", uri=True, check_same_thread=False)
+                    logger.info("English-German dictionary %s, cached in %s", self.path, cache)
+                except (DictionaryError, OSError) as error:
                     self._senses, self.problem = {}, str(error)
                     logger.error("%s; English question words are not translated", error)
             return self._senses
 
+    def _senses_of(self, word: str) -> str:
+        senses = self._open()
+        if isinstance(senses, dict):
+            return senses.get(word, "")
+        with self._lock:
+            row = senses.execute("SELECT lines FROM senses WHERE word = ?", (word,)).fetchone()
+        return row[0] if row else ""
+
     def __len__(self) -> int:
-        return len(self._entries())
+        senses = self._open()
+        if isinstance(senses, dict):
+            return len(senses)
+        with self._lock:
+            return senses.execute("SELECT count(*) FROM senses").fetchone()[0]
 
     def translate(self, word: str) -> tuple[str, ...]:
         """German words for the English ``word``, most common senses first; () when unknown."""
         translations = []
-        for line in self._entries().get(word.lower(), "").splitlines():
+        for line in self._senses_of(word.lower()).splitlines():
             translations.extend(_translations(line)[:WORDS_PER_SENSE])
         return tuple(dict.fromkeys(translations))
 

@@ -1,6 +1,7 @@
 """English question words in German for BM25: a dictd dictionary read, and used on English questions only."""
 
 import gzip
+import time
 from dataclasses import replace
 
 import pytest
@@ -136,3 +137,16 @@ def test_an_archive_opened_without_translation_uses_no_dictionary(tmp_path, embe
     untranslated = Archive.open(tmp_path / "without", embedder=embedder, fusion=FusionWeights(translate=False))
     assert untranslated.stats().dictionary is None
     assert untranslated._answers.dictionary is None and untranslated._retriever.dictionary is None
+
+
+def test_the_dictionary_is_read_once_into_a_cache_and_again_when_it_changes(tmp_path):
+    dictionary = write_dictd(tmp_path / "eng-deu", ENTRIES)
+    assert "verhandeln" in dictionary.translate("negotiate")
+    cache = dictionary.cache_file()
+    assert cache.exists()
+    again = Dictionary(dictionary.path)
+    assert again.translate("negotiate") == dictionary.translate("negotiate") and again.cache_file() == cache
+    time.sleep(0.01)
+    changed = write_dictd(tmp_path / "eng-deu", [("negotiate", "negotiate <v>\nfeilschen <v>\n")])
+    assert changed.cache_file() != cache
+    assert Dictionary(changed.path).translate("negotiate") == ("feilschen",)
