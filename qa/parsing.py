@@ -34,6 +34,15 @@ _MORE_NEWS = "Weitere Meldungen"
 _TEASER_TAIL = re.compile(r"\(([^()]*),\s*(\d{2}\.\d{2}\.\d{4} - \d{2}:\d{2}(?::\d{2})?)\)\s*weiterlesen\.*\s*$")
 _TITLE_END = re.compile(r"(?<![\d\s])[.!?](?=\s+[A-ZÄÖÜ\"„])")
 _MAX_TEASER_TITLE = 160
+_SENTENCE_OPENERS = (
+    "Der Die Das Den Dem Des Ein Eine Einer Eines Er Sie Es Wir Ich Man Mehr Weniger Laut Nach Nun Doch Auch "
+    "Im In Am An Auf Bei Mit Seit Trotz Wegen Während Wie Was Wer Wo Warum Zum Zur Vor Für Über Unter Noch Jetzt "
+    "Dabei Damit Deshalb Bislang Bisher Schon So Da Dass Als Wenn Weil Ob Aber Und Oder Zudem Inzwischen Erst "
+    "Dort Hier Dies Diese Dieser Dieses Viele Alle Kein Keine Seine Ihre Sein Ihr Gegen Ohne Rund Fast Knapp"
+).split()
+_RUN_ON_TITLE = re.compile(r"(?<=[a-zäöüß]) (?=(?:" + "|".join(_SENTENCE_OPENERS) + r") )")
+"""Where a scraped teaser's title runs into its lead with no stop between ("… EU kann fordern Mehr
+Verluste, …"): a lower-case word, then a word that is capitalised only as a sentence's first."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,9 @@ def _split_teaser_title(text: str) -> tuple[str, str]:
     match = _TITLE_END.search(text)
     if match and match.start() < _MAX_TEASER_TITLE:
         return text[: match.start()].strip(), text[match.end() :].strip()
+    run_on = _RUN_ON_TITLE.search(text)
+    if run_on and run_on.start() < _MAX_TEASER_TITLE:
+        return text[: run_on.start()].strip(), text[run_on.end() :].strip()
     return text, ""
 
 

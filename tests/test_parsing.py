@@ -45,6 +45,10 @@ def test_seed_teasers(seed):
     assert last.text.endswith("Das ist das Ziel der EU-Sanktionen.")
     assert "präsentiert" in last.text
     assert len({t.id for t in seed.teasers}) == 6
+    titles = [t.title for t in seed.teasers]
+    assert titles[0] == "EU-Chefdiplomatin: Russland gewinnt nicht - EU kann fordern"  # no stop before its lead
+    assert titles[3] == "Litauen mahnt europäischen Plan B für Sicherheit an"
+    assert titles[1] == "Mehrheit sieht USA als Gefahr für den Weltfrieden"
 
 
 def test_nothing_of_the_seed_is_lost(seed):
