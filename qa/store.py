@@ -59,6 +59,10 @@ logger = logging.getLogger(__name__)
 FORMAT_VERSION = 2
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = ".write.lock"
+LOCK_WAIT_SECONDS = 60.0
+"""How long an import waits for another one to finish its commit before it gives up. An import
+holds the lock for one batch at a time, and loading the model alone can take 10 s on a busy
+machine, so a shorter wait turned two imports started together into a failure."""
 
 _ARTICLE_COLUMNS = "id, title, published, tags, source, url, source_path, body, repairs"
 _SCHEMA = """
@@ -536,7 +540,7 @@ class WriteBatch:
 class IndexStore:
     """Opens, reads and writes one index directory; one instance per process is enough."""
 
-    def __init__(self, path: Path, model: str, dimension: int, lock_timeout: float = 10.0) -> None:
+    def __init__(self, path: Path, model: str, dimension: int, lock_timeout: float = LOCK_WAIT_SECONDS) -> None:
         self.path = Path(path)
         self.model = model
         self.dimension = dimension
@@ -728,8 +732,8 @@ class IndexStore:
                         handle.seek(0)
                         holder = handle.read().strip() or "another process"
                         raise IndexBusyError(
-                            f"{self.path}: another import is writing to this index ({holder}); "
-                            "try again when it has finished"
+                            f"{self.path}: another import is writing to this index ({holder}, waited "
+                            f"{self.lock_timeout:.0f} s); try again when it has finished"
                         ) from None
                     time.sleep(0.2)
             handle.seek(0)
