@@ -20,6 +20,7 @@ from qa.answering import highlight_html
 from qa.archive import default_index_path
 from qa.dates import day_bounds
 from qa.importing import ImportProgress
+from qa.models import models_ready, prepare_models
 from qa.uploads import ACCEPTED_SUFFIXES, MAX_UPLOAD_FILES
 
 SEEDS = Path(os.environ.get("QA_SEEDS", Path(__file__).parent / "seeds"))
@@ -49,42 +50,69 @@ def source_html(rank: int, hit: Hit, answer: Answer) -> str:
     holding = answer_in(answer, hit.article_id)
     passage = holding or hit
     mark = answer.span if holding else None
+    short = answer.short_span if holding else None
     label = "<span class='qa-teaser'>Teaser</span> " if hit.is_teaser else ""
     tags = f" · {html.escape(', '.join(hit.tags))}" if hit.tags else ""
     return (
         f"<div class='qa-source'><b>{rank}. {label}{html.escape(hit.title)}</b><br>"
-        f"<small>{when(hit)}{tags} · score {hit.score:.3f}</small>"
-        f"<p class='qa-passage'>{highlight_html(passage.text, mark, passage.span.start)}</p></div>"
+        f"<small>{when(hit)}{tags}</small>"
+        f"<p class='qa-passage'>{highlight_html(passage.text, mark, passage.span.start, short)}</p></div>"
     )
 
 
 def article_html(body: str, answer: Answer, article_id: str) -> str:
-    mark = answer.span if answer_in(answer, article_id) else None
-    return "<div class='qa-article'>" + highlight_html(body, mark).replace("\n\n", "<br><br>") + "</div>"
+    holding = answer_in(answer, article_id)
+    mark, short = (answer.span, answer.short_span) if holding else (None, None)
+    return "<div class='qa-article'>" + highlight_html(body, mark, 0, short) + "</div>"
 
 
 def timeline(hits: tuple[Hit, ...]) -> alt.Chart | None:
-    dated = [hit for hit in hits if hit.published]
+    """The sources on a time axis, one row each (labelled with its rank and title), so that
+    one to twenty dated sources read at a glance; dates in German notation."""
+    dated = [(rank, hit) for rank, hit in enumerate(hits, start=1) if hit.published]
     if len(dated) < 2:
         return None
     frame = pd.DataFrame(
         {
-            "date": [hit.published.replace(tzinfo=None) for hit in dated],
-            "score": [round(hit.score, 3) for hit in dated],
-            "title": [hit.title for hit in dated],
-            "kind": ["teaser" if hit.is_teaser else "article" for hit in dated],
+            "source": [f"{rank}. {shorten(hit.title, 48)}" for rank, hit in dated],
+            "date": [hit.published.replace(tzinfo=None) for _rank, hit in dated],
+            "published": [when(hit) for _rank, hit in dated],
+            "title": [hit.title for _rank, hit in dated],
+            "kind": ["Teaser" if hit.is_teaser else "Artikel" for _rank, hit in dated],
         }
     )
+    order = list(frame["source"])
     return (
-        alt.Chart(frame, height=140, title="Sources by date")
-        .mark_circle(size=90)
+        alt.Chart(frame, height=alt.Step(30), title="Quellen nach Datum")
+        .mark_circle(size=140, opacity=0.9)
         .encode(
-            x=alt.X("date:T", title=None),
-            y=alt.Y("score:Q", scale=alt.Scale(zero=False), title="score"),
-            color=alt.Color("kind:N", legend=alt.Legend(orient="bottom", title=None)),
-            tooltip=["title:N", alt.Tooltip("date:T", format="%d.%m.%Y %H:%M"), "score:Q"],
+            x=alt.X("date:T", title=None, axis=alt.Axis(format="%d.%m.%Y", labelAngle=0, tickCount=5, grid=True)),
+            y=alt.Y("source:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
+            color=alt.Color(
+                "kind:N",
+                scale=alt.Scale(domain=["Artikel", "Teaser"], range=["#1668dc", "#fa8c16"]),
+                legend=alt.Legend(orient="top", title=None, direction="horizontal"),
+            ),
+            tooltip=[alt.Tooltip("title:N", title="Titel"), alt.Tooltip("published:N", title="Veröffentlicht")],
         )
     )
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def show_source(rank: int, hit: Hit, answer: Answer, archive: Archive) -> None:
+    st.html(source_html(rank, hit, answer))
+    if not hit.is_teaser:
+        with st.expander("Whole article"):
+            article = archive.article(hit.article_id)
+            if article:
+                st.html(article_html(article.body, answer, hit.article_id))
+
+
+# Sources shown open under the answer; the rest are folded, so that the answer stays on screen.
+SOURCES_IN_VIEW = 1
 
 
 def show_answer(answer: Answer, archive: Archive) -> None:
@@ -102,23 +130,35 @@ def show_answer(answer: Answer, archive: Archive) -> None:
                 for rank, hit in enumerate(answer.sources, start=1):
                     st.html(source_html(rank, hit, answer))
         return
+    if answer.short:
+        st.html(
+            f"<div class='qa-short-answer'>{html.escape(answer.short)}</div>"
+            f"<small class='qa-confidence'>The reader is {answer.short_score:.0%} sure this passage answers.</small>"
+        )
+    else:
+        st.html("<small class='qa-no-short'>No short answer: the reader found none in the top passages.</small>")
     st.html(f"<div class='qa-answer'>{highlight_html(answer.sentence or '', None)}</div>")
     if answer.source:
         st.html(f"<small class='qa-from'>From “{html.escape(answer.source.title)}”, {when(answer.source)}</small>")
-    chart = timeline(answer.sources)
-    if chart is not None:
-        st.altair_chart(chart, width="stretch")
-    for rank, hit in enumerate(answer.sources, start=1):
-        st.html(source_html(rank, hit, answer))
-        if not hit.is_teaser:
-            with st.expander("Whole article"):
-                article = archive.article(hit.article_id)
-                if article:
-                    st.html(article_html(article.body, answer, hit.article_id))
+    for rank, hit in enumerate(answer.sources[:SOURCES_IN_VIEW], start=1):
+        show_source(rank, hit, answer, archive)
+    more = answer.sources[SOURCES_IN_VIEW:]
+    if more:
+        with st.expander(f"{len(more)} more sources, and when they appeared"):
+            chart = timeline(answer.sources)
+            if chart is not None:
+                st.altair_chart(chart, width="stretch")
+            for rank, hit in enumerate(more, start=SOURCES_IN_VIEW + 1):
+                show_source(rank, hit, answer, archive)
 
 
 def show_import_result(report: ImportReport) -> None:
     st.write(report.summary())
+    for failure in report.failures:
+        st.html(
+            f"<div class='qa-failed'><b>{html.escape(failure.source)}</b> was not imported: "
+            f"{html.escape(failure.reason or 'unknown reason')}</div>"
+        )
     rows = [
         {"file": o.source, "result": str(o.status), "title": o.title or "", "reason": o.reason or ""}
         for o in report.outcomes
@@ -139,10 +179,14 @@ def import_panel(archive: Archive) -> None:
         bar = st.progress(0.0, text="Reading…")
 
         def progress(step: ImportProgress) -> None:
-            share = step.records_done / step.records_total if step.records_total else 1.0
+            embedding = (
+                f", embedding {step.batch_chunks_done}/{step.batch_chunks} chunks of the next {step.batch_records}"
+                if step.batch_chunks and step.batch_chunks_done < step.batch_chunks
+                else ""
+            )
             bar.progress(
-                min(share, 1.0),
-                text=f"{step.records_done}/{step.records_total} articles, {step.chunks_embedded} chunks embedded",
+                step.fraction,
+                text=f"{step.records_done}/{step.records_total} articles imported{embedding}",
             )
 
         report = archive.import_uploads([Upload(file.name, file.getvalue()) for file in files], progress)
@@ -153,6 +197,14 @@ def import_panel(archive: Archive) -> None:
         show_import_result(report)
 
 
+if not models_ready():
+    notice = st.progress(0.0, text="First start on this machine: building the models…")
+
+    def building(what: str, number: int, of: int) -> None:
+        notice.progress((number - 1) / of, text=f"First start on this machine (about a minute, once): {what}…")
+
+    prepare_models(building)
+    notice.empty()
 archive = load_archive(str(default_index_path()))
 stats = archive.stats()
 with st.sidebar:
@@ -175,8 +227,12 @@ first_day, last_day = ([*days, None, None])[:2]
 since, until = day_bounds(first_day, last_day or first_day)
 
 st.html(
-    "<style>.qa-answer{font-size:1.15rem;font-weight:600;margin-bottom:.3rem}"
-    ".qa-source{margin:.6rem 0 .2rem}.qa-passage{margin:.2rem 0}"
+    "<style>.qa-short-answer{font-size:2rem;font-weight:700;line-height:1.2}"
+    ".qa-answer{font-size:1.15rem;font-weight:600;margin-bottom:.3rem}"
+    ".qa-short{background:#ffc53d;font-weight:700}"
+    ".qa-source{margin:.6rem 0 .2rem}.qa-passage{margin:.2rem 0;white-space:pre-line}"
+    ".qa-article{white-space:pre-line}"
+    ".qa-failed{background:#fff1f0;border-left:4px solid #cf1322;padding:.3rem .5rem;margin:.3rem 0}"
     "mark{background:#ffe58f;padding:0 .1rem}.qa-teaser{background:#e6f4ff;border-radius:.3rem;"
     "padding:0 .3rem;font-size:.8rem}</style>"
 )

@@ -164,11 +164,26 @@ def main() -> None:
             started = time.perf_counter()
             archive.search(question)
             search_times.append(time.perf_counter() - started)
-        embedder._cache.clear()
-        for question in QUESTIONS:
-            started = time.perf_counter()
-            archive.ask(question)
-            ask_times.append(time.perf_counter() - started)
+        without_reader = Archive.open(index, embedder=embedder, short_answers=False)
+        plain_times, reader_times = [], []
+        for times, asking in ((plain_times, without_reader), (ask_times, archive)):
+            embedder._cache.clear()
+            embedder._token_cache.clear()
+            for question in QUESTIONS:
+                started = time.perf_counter()
+                asking.ask(question)
+                times.append(time.perf_counter() - started)
+        if archive.reader is not None:
+
+            def full_text(hit):
+                article = archive.article(hit.article_id)
+                return article.body if article and not hit.is_teaser else hit.text
+
+            for question in QUESTIONS:
+                passages = archive._retriever.chunks(question, archive._answers.choice.passages)
+                started = time.perf_counter()
+                archive._answers.readings(question, passages, full_text)
+                reader_times.append(time.perf_counter() - started)
         figures = {
             "vectors": stats.counts.vectors,
             "index_type": stats.index_type,
@@ -176,12 +191,20 @@ def main() -> None:
             "open_rss_mb": index_mb,
             "search_ms": percentiles(search_times),
             "ask_ms": percentiles(ask_times),
+            "ask_without_reader_ms": percentiles(plain_times),
         }
+        if reader_times:
+            figures["reader_ms"] = percentiles(reader_times)
         for mode, times in mode_times.items():
             figures[f"search_{mode}_ms"] = percentiles(times)
             print(f"search --mode {mode} p50/p95 ms: " + "{:.0f} / {:.0f}".format(*figures[f"search_{mode}_ms"]))
         print("search p50/p95 ms: {:.0f} / {:.0f}".format(*figures["search_ms"]))
         print("ask p50/p95 ms:    {:.0f} / {:.0f}".format(*figures["ask_ms"]))
+        print("ask without the reader p50/p95 ms: {:.0f} / {:.0f}".format(*figures["ask_without_reader_ms"]))
+        if reader_times:
+            print(
+                "the reader alone (top passages, one batch) p50/p95 ms: {:.0f} / {:.0f}".format(*figures["reader_ms"])
+            )
         if not args.skip_import:
             figures.update(incremental(archive, fresh, Path(scratch), stats.counts.vectors))
         if args.json:

@@ -1,8 +1,10 @@
-"""Rank of the right chunk, and the answer, for the five seed questions of the models doc.
+"""The five seed questions of the models doc (and the follow-up): rank of the right chunk, the
+short answer and the answer sentence, on the seed alone or with real news beside it.
 
-python bench/seed_questions.py
+python bench/seed_questions.py [--distractors ../shared/data/news_de.jsonl --limit 300]
 """
 
+import argparse
 import os
 import tempfile
 from pathlib import Path
@@ -14,28 +16,64 @@ from qa.retrieval import RetrievalMode
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 QUESTIONS = [
-    ("Who leads the Ukrainian delegation?", "Rustem Umjerow"),
-    ("Wer führt die Gespräche für die USA?", "Witkoff und Jared Kushner"),
-    ("Where will the Kremlin and US officials meet?", "in Miami ein Treffen"),
-    ("What did the EU present on the anniversary of the invasion?", "Jahrestag"),
-    ("Why did Trump drop the tariffs on India?", "Strafzölle"),
+    ("Who leads the Ukrainian delegation?", "Rustem Umjerow", ("Umjerow",)),
+    ("Wer führt die Gespräche für die USA?", "Witkoff und Jared Kushner", ("Witkoff",)),
+    ("Where will the Kremlin and US officials meet?", "in Miami ein Treffen", ("Miami",)),
+    ("What did the EU present on the anniversary of the invasion?", "Jahrestag", ("Paket",)),
+    ("Why did Trump drop the tariffs on India?", "Strafzölle", ("Fortschritte", "Öl")),
 ]
+FOLLOW_UP = ("And who negotiates for Russia?", ("Dmitrijew",))
 
 
-def main() -> None:
+def first_articles(path: Path, count: int, folder: Path) -> Path:
+    """The first ``count`` lines of a JSON Lines file, as a file to import."""
+    target = folder / "distractors.jsonl"
+    with path.open(encoding="utf-8") as source, target.open("w", encoding="utf-8") as out:
+        for number, line in enumerate(source):
+            if number >= count:
+                break
+            out.write(line)
+    return target
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--distractors", type=Path, help="news articles (JSON Lines) imported beside the seed")
+    parser.add_argument("--limit", type=int, default=300, help="how many of their first articles")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         archive = Archive.open(Path(folder) / "index")
-        archive.import_paths([SEEDS])
-        print("| question | rank of right chunk: dense | bm25 | hybrid | answer sentence (hybrid) |")
-        print("|---|---|---|---|---|")
-        for question, marker in QUESTIONS:
+        paths = [SEEDS]
+        if args.distractors:
+            paths.append(first_articles(args.distractors, args.limit, Path(folder)))
+        print(archive.import_paths(paths).summary())
+        print("| question | right chunk: dense | bm25 | hybrid | short answer | right | answer sentence (hybrid) |")
+        print("|---|---|---|---|---|---|---|")
+        right = 0
+        first = None
+        for question, marker, expected in QUESTIONS:
             ranks = []
             for mode in RetrievalMode:
                 ranked = archive._retriever.chunks(question, 50, mode=mode)
                 ranks.append(next((i for i, hit in enumerate(ranked, 1) if marker in hit.text), "—"))
             answer = archive.ask(question)
-            print(f"| {question} | {' | '.join(map(str, ranks))} | {answer.sentence} |")
+            first = first or answer
+            correct = bool(answer.short) and any(word in answer.short for word in expected)
+            right += correct
+            print(
+                f"| {question} | {' | '.join(map(str, ranks))} | {answer.short or '—'} | {'yes' if correct else 'no'} "
+                f"| {answer.sentence} |"
+            )
+        follow_up, expected = FOLLOW_UP
+        answer = archive.ask(follow_up, history=[first])
+        correct = bool(answer.short) and any(word in answer.short for word in expected)
+        print(
+            f"| {follow_up} (after the first) | | | | {answer.short or '—'} | {'yes' if correct else 'no'} "
+            f"| {answer.sentence} |"
+        )
+        print(f"\n{right} of {len(QUESTIONS)} seed questions with the right short answer; follow-up right: {correct}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,5 +1,5 @@
-"""Startup: from a new process to the first search, and from `streamlit run app.py` to the
-first answer on screen, cold and warm.
+"""Startup: from a new process to the first search, `qa ask` and `qa search` as commands, and
+from `streamlit run app.py` to the first answer on screen, cold and warm.
 
 Cold means the operating system's file cache was emptied first (``/proc/sys/vm/drop_caches``,
 root only), so Python, torch, the model and the index are read from disk; warm means the
@@ -62,6 +62,17 @@ def api_start(index: Path) -> dict[str, float]:
     if not stages.pop("hits"):
         raise SystemExit("the first search found nothing: is the index empty?")
     stages["process start to first search"] = time.perf_counter() - started
+    return stages
+
+
+def cli_start(index: Path) -> dict[str, float]:
+    """Seconds for `qa ask` and `qa search`, each a new process, as a user types them."""
+    qa = Path(sys.executable).with_name("qa")
+    stages = {}
+    for command in ("ask", "search"):
+        started = time.perf_counter()
+        subprocess.run([str(qa), command, QUESTION, "--index", str(index)], capture_output=True, check=True)
+        stages[f"qa {command}"] = time.perf_counter() - started
     return stages
 
 
@@ -172,6 +183,9 @@ def main() -> None:
             + ("cold = file cache dropped" if cold_possible else "cold NOT measured: file cache could not be dropped"),
             table("import qa + Archive.open + first search (new process each time)", api_runs),
         ]
+        drop_file_cache()
+        cli_runs = [cli_start(index)] + [cli_start(index) for _ in range(args.warm_runs)]
+        report.append(table("the command line, a new process each time", cli_runs))
         if not args.skip_app:
             if not CHROMIUM.exists():
                 raise SystemExit(f"no Chromium at {CHROMIUM}; use --skip-app or set QA_CHROMIUM")

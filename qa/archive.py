@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -12,17 +13,18 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answering import MIN_RELEVANCE, AnswerFinder
+from qa.answering import MIN_RELEVANCE, SOURCE_GAP, AnswerFinder, relevant_sources
 from qa.chunking import Chunker, ChunkingConfig
 from qa.conversation import CONTEXT_WEIGHT, follow_up
 from qa.dates import time_window
 from qa.embedding import Embedder, shared_embedder
 from qa.importing import DEFAULT_BATCH_ARTICLES, Importer, ImportProgress, ProgressCallback
+from qa.reading import Reader, shared_reader
 from qa.records import Answer, Article, Hit, ImportOutcome, ImportReport, ImportStatus, Teaser, TimeWindow
 from qa.retrieval import OVERFETCH, FusionWeights, RetrievalMode, Retriever, best_per_article
 from qa.store import IndexCounts, IndexStore
 from qa.translation import Dictionary, shared_dictionary
-from qa.uploads import Upload, stage_uploads
+from qa.uploads import StagedFile, Upload, stage_uploads
 from qa.vectors import VectorLayout
 
 INDEX_ENV = "QA_INDEX"
@@ -58,6 +60,18 @@ class RebuildReport:
     index_type: str
 
 
+def discard_unread_uploads(staged: Sequence[StagedFile], outcomes: Sequence[ImportOutcome]) -> None:
+    """Delete the uploads of which nothing could be read: the import area keeps only files
+    that an article of the archive came from."""
+    for file in staged:
+        source = str(file.path)
+        mine = [o for o in outcomes if o.source == source or o.source.startswith(source + ":")]
+        if mine and all(o.status is ImportStatus.FAILED for o in mine):
+            file.path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                file.path.parent.rmdir()
+
+
 class Archive:
     """A searchable news archive stored in one index directory.
 
@@ -73,12 +87,14 @@ class Archive:
         chunker: Chunker,
         fusion: FusionWeights | None = None,
         dictionary: Dictionary | None = None,
+        reader: Reader | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
         self.dictionary = dictionary if fusion is None or fusion.translate else None
-        self._answers = AnswerFinder(embedder, dictionary=self.dictionary)
+        self.reader = reader
+        self._answers = AnswerFinder(embedder, dictionary=self.dictionary, reader=reader)
         self._retriever = Retriever(store, embedder, fusion, self._answers.passage_scores, self.dictionary)
 
     @classmethod
@@ -88,27 +104,37 @@ class Archive:
         embedder: Embedder | None = None,
         chunking: ChunkingConfig | None = None,
         fusion: FusionWeights | None = None,
+        short_answers: bool = True,
     ) -> Archive:
         """Open the index at ``path`` (created on first import); checks format and model now.
         English questions are matched lexically through the installed English-German dictionary
-        (see ``qa.translation``), if there is one."""
+        (see ``qa.translation``), if there is one. With ``short_answers``, answers carry the span
+        the reader (``qa.reading``) finds in the top passages."""
         embedder = embedder or shared_embedder()
         store = IndexStore(Path(path) if path else default_index_path(), embedder.name, embedder.dimension)
         store.snapshot()
-        return cls(store, embedder, Chunker(chunking), fusion, shared_dictionary())
+        reader = shared_reader() if short_answers else None
+        return cls(store, embedder, Chunker(chunking), fusion, shared_dictionary(), reader)
 
     def warm_up(self, background: bool = False) -> threading.Thread | None:
-        """Load the embedding model and the dictionary now (in a daemon thread with ``background``),
-        so the first question does not wait for them; a question asked meanwhile waits for the same load."""
+        """Load the embedding model, the reader and the dictionary now (in a thread with
+        ``background``), so the first question does not wait for them; a question asked meanwhile
+        waits for the same load.
+
+        The thread is not a daemon: a process that ends while it loads waits for it, because
+        interpreter shutdown under a thread still inside native code (ONNX Runtime, torch) aborts
+        the process ("terminate called without an active exception")."""
         if not background:
             self._load()
             return None
-        thread = threading.Thread(target=self._load, name="qa-warm-up", daemon=True)
+        thread = threading.Thread(target=self._load, name="qa-warm-up", daemon=False)
         thread.start()
         return thread
 
     def _load(self) -> None:
         self.embedder.warm_up()
+        if self.reader is not None:
+            self.reader.warm_up()
         if self.dictionary is not None:
             len(self.dictionary)
 
@@ -152,6 +178,7 @@ class Archive:
         index's import area first; outcomes name the files as their sender did."""
         staged, rejected = stage_uploads(uploads, self.path / UPLOADS_FOLDER)
         report = self.import_paths([file.path for file in staged], progress)
+        discard_unread_uploads(staged, report.outcomes)
         names = {str(file.path): file.name for file in staged}
 
         def as_uploaded(outcome: ImportOutcome) -> ImportOutcome:
@@ -253,13 +280,16 @@ class Archive:
         history: Sequence[Answer] = (),
         min_relevance: float = MIN_RELEVANCE,
         mode: RetrievalMode | str = RetrievalMode.HYBRID,
+        source_gap: float = SOURCE_GAP,
     ) -> Answer:
-        """The sentence that best answers ``question``, where it stands, and the sources.
+        """The short answer to ``question``, the sentence that holds it, where it stands, and the sources.
 
         ``history`` holds the conversation's earlier answers, oldest first: a follow-up
         ("And who negotiates for Russia?") is then searched in their context, the last answer's
         article ranked up. When even the best passage is less similar than ``min_relevance``,
-        the answer says nothing was found.
+        the answer says nothing was found. Of the ``k`` sources, only those at most ``source_gap`` less
+        similar to the question than the best one are listed (and the answer's own); with nothing
+        found, the closest ``k`` are kept, for a reader who wants to see what fell short.
         A time the question names ("im Dezember 2025", "last week", "2024"), read relative to
         the newest article, restricts the search (or, for a bare year, ranks that year first)
         unless ``since``/``until`` are given; ``Answer.when`` says how it was read.
@@ -293,6 +323,8 @@ class Archive:
             return bodies[hit.article_id]
 
         answer = self._answers.answer(question, query_vector, passages, sources, full_text, min_relevance, context)
+        if answer.found:
+            answer = replace(answer, sources=relevant_sources(answer.sources, answer.source, source_gap))
         return replace(answer, context=context, when=when)
 
     def check(self) -> list[str]:

@@ -10,9 +10,10 @@ from pathlib import Path
 import click
 
 from qa.archive import Archive, default_index_path
-from qa.evaluation import LANGUAGES, TABLE_HEADER, evaluate, results_json
+from qa.evaluation import LANGUAGES, READER_TABLE_HEADER, TABLE_HEADER, evaluate, evaluate_reader, results_json
 from qa.importing import DEFAULT_BATCH_ARTICLES, ImportProgress
 from qa.parsing import BERLIN
+from qa.reading import shared_reader
 from qa.records import Hit, ImportStatus
 from qa.retrieval import FusionWeights, RetrievalMode
 from qa.store import ArchiveIndexError
@@ -45,17 +46,21 @@ def _date(value: str | None) -> datetime | None:
 
 
 def _progress_bar(label: str):
+    """A tqdm bar over the records, moved by the share of each batch's chunks embedded, with
+    rate and time left; on standard error, so that output stays clean."""
+    from tqdm import tqdm
+
     bar = None
 
     def update(progress: ImportProgress) -> None:
         nonlocal bar
         if bar is None:
-            bar = click.progressbar(length=max(progress.records_total, 1), label=label, file=sys.stderr)
-            bar.__enter__()
-        bar.update(progress.records_done - bar.pos)
-        bar.label = f"{label} ({progress.chunks_embedded} chunks embedded)"
+            bar = tqdm(total=max(progress.records_total, 1), desc=label, unit="article", file=sys.stderr)
+        bar.n = round(progress.fraction * bar.total, 2)
+        bar.set_postfix_str(f"{progress.chunks_embedded} chunks embedded", refresh=False)
+        bar.refresh()
         if progress.records_done >= progress.records_total:
-            bar.__exit__(None, None, None)
+            bar.close()
 
     return update
 
@@ -64,8 +69,10 @@ def _format_hit(rank: int, hit: Hit) -> str:
     date = f"{hit.published:%Y-%m-%d %H:%M}" if hit.published else "undated"
     kind = " [teaser]" if hit.is_teaser else ""
     tags = f" ({', '.join(hit.tags)})" if hit.tags else ""
-    passage = " ".join(hit.text.split())
-    return f"{rank}. {hit.title}{kind}{tags}\n   {date} · score {hit.score:.3f} · {hit.article_id}\n   {passage}"
+    passage = "\n   ".join(" ".join(paragraph.split()) for paragraph in hit.text.split("\n\n") if paragraph.strip())
+    return (
+        f"{rank}. {hit.title}{kind}{tags}\n   {date} · similarity {hit.similarity:.2f} · {hit.article_id}\n   {passage}"
+    )
 
 
 @click.group()
@@ -236,11 +243,24 @@ def search(
 @click.argument("question")
 @index_option
 @_with_filters
-def ask(question: str, index_path: Path | None, k: int, since: str | None, until: str | None, tags, mode: str) -> None:
-    """Answer QUESTION with the sentence that answers it best, and its sources."""
+@click.option("--json", "as_json", is_flag=True, help="Print the whole answer as JSON.")
+def ask(
+    question: str,
+    index_path: Path | None,
+    k: int,
+    since: str | None,
+    until: str | None,
+    tags,
+    mode: str,
+    as_json: bool,
+) -> None:
+    """Answer QUESTION: the short answer, the sentence that holds it, and the sources."""
     answer = _open(index_path).ask(
         question, k=k, since=_date(since), until=_date(until), tags=list(tags) or None, mode=mode
     )
+    if as_json:
+        click.echo(answer.to_json())
+        return
     if answer.when:
         click.echo(f"Time: {answer.when.describe()}")
     if not answer.found:
@@ -248,8 +268,12 @@ def ask(question: str, index_path: Path | None, k: int, since: str | None, until
         return
     source = answer.source
     date = f"{source.published:%Y-%m-%d}" if source.published else "undated"
+    if answer.short:
+        click.echo(f"{answer.short}  (reader's confidence {answer.short_score:.0%})")
+    else:
+        click.echo("(no short answer: the reader found none in the top passages)")
     click.echo(answer.sentence)
-    click.echo(f"  — {source.title}, {date} (score {answer.score:.3f}, chars {answer.span.start}-{answer.span.end})")
+    click.echo(f"  — {source.title}, {date} (characters {answer.span.start}-{answer.span.end} of the article)")
     click.echo("\nSources:")
     for rank, hit in enumerate(answer.sources, start=1):
         click.echo(_format_hit(rank, hit))
@@ -290,6 +314,7 @@ def ask(question: str, index_path: Path | None, k: int, since: str | None, until
     is_flag=True,
     help="Do not translate English question words to German for BM25, even with a dictionary installed.",
 )
+@click.option("--no-reader", is_flag=True, help="Answer without the reader (no short answers).")
 def evaluate_command(
     dataset: Path,
     distractors: Path | None,
@@ -300,8 +325,10 @@ def evaluate_command(
     json_path: Path | None,
     keep_index: Path | None,
     no_dictionary: bool,
+    no_reader: bool,
 ) -> None:
-    """Measure retrieval (recall@1/5/10, MRR@10) and answer accuracy on a SQuAD-style DATASET."""
+    """Measure retrieval (recall@1/5/10, MRR@10), answer accuracy and short answers (exact match,
+    F1; in the whole pipeline and by the reader alone on the gold paragraph) on a SQuAD-style DATASET."""
     dictionary = None if no_dictionary else shared_dictionary()
     click.echo(
         f"English question words translated with {dictionary.path}"
@@ -309,24 +336,32 @@ def evaluate_command(
         else "English question words not translated (no English-German dictionary used)",
         err=True,
     )
+    asked = LANGUAGES if languages == "both" else (languages,)
+    reader = None if no_reader or no_answers else shared_reader()
     try:
         results = evaluate(
             dataset,
             distractors,
             limit,
-            languages=LANGUAGES if languages == "both" else (languages,),
+            languages=asked,
             modes=modes or tuple(RetrievalMode),
             with_answers=not no_answers,
             index=keep_index,
             fusion=FusionWeights(translate=dictionary is not None),
+            short_answers=reader is not None,
         )
+        reader_results = evaluate_reader(dataset, reader, asked) if reader else []
     except (ValueError, ArchiveIndexError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(TABLE_HEADER)
     for result in results:
         click.echo(result.row())
+    if reader_results:
+        click.echo("\n" + READER_TABLE_HEADER)
+        for result in reader_results:
+            click.echo(result.row())
     if json_path:
-        json_path.write_text(results_json(results) + "\n", encoding="utf-8")
+        json_path.write_text(results_json(results, reader_results) + "\n", encoding="utf-8")
         click.echo(f"written to {json_path}", err=True)
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import tempfile
+import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -22,6 +24,7 @@ from qa.archive import Archive
 from qa.chunking import Chunker
 from qa.embedding import Embedder
 from qa.parsing import parse_json_record
+from qa.reading import Passage, Reader
 from qa.records import stable_hash
 from qa.retrieval import FusionWeights, RetrievalMode
 
@@ -47,19 +50,74 @@ class EvalScores:
     recall_at_10: float
     mrr_at_10: float
     answer_accuracy: float | None
+    short_exact: float | None = None
+    short_f1: float | None = None
 
     def row(self) -> str:
-        accuracy = "—" if self.answer_accuracy is None else f"{self.answer_accuracy:.3f}"
+        def figure(value: float | None, scale: float = 1.0, digits: int = 3) -> str:
+            return "—" if value is None else f"{value * scale:.{digits}f}"
+
         return (
             f"| {self.mode} | {self.language} | {self.questions} | {self.recall_at_1:.3f} | {self.recall_at_5:.3f} "
-            f"| {self.recall_at_10:.3f} | {self.mrr_at_10:.3f} | {accuracy} |"
+            f"| {self.recall_at_10:.3f} | {self.mrr_at_10:.3f} | {figure(self.answer_accuracy)} "
+            f"| {figure(self.short_exact, 100, 1)} | {figure(self.short_f1, 100, 1)} |"
         )
 
 
 TABLE_HEADER = (
-    "| retrieval | questions in | questions | R@1 | R@5 | R@10 | MRR@10 | answer accuracy |\n"
-    "|---|---|---|---|---|---|---|---|"
+    "| retrieval | questions in | questions | R@1 | R@5 | R@10 | MRR@10 | answer accuracy | short EM | short F1 |\n"
+    "|---|---|---|---|---|---|---|---|---|---|"
 )
+
+
+@dataclass(frozen=True)
+class ReaderScores:
+    """The reader alone, given the gold paragraph: exact match and F1 of its best span (even
+    where it judged that the paragraph does not answer), and the share it judged answered."""
+
+    language: str
+    questions: int
+    exact: float
+    f1: float
+    answered: float
+
+    def row(self) -> str:
+        return (
+            f"| {self.language} | {self.questions} | {100 * self.exact:.1f} | {100 * self.f1:.1f} "
+            f"| {self.answered:.3f} |"
+        )
+
+
+READER_TABLE_HEADER = (
+    "| reader alone, gold paragraph: questions in | questions | EM | F1 | judged answered |\n|---|---|---|---|---|"
+)
+
+
+def normalise_answer(text: str) -> list[str]:
+    """SQuAD's comparison of answers: words, case folded, punctuation and extra whitespace gone."""
+    kept = "".join(" " if unicodedata.category(c).startswith("P") else c for c in text.casefold())
+    return kept.split()
+
+
+def exact_match(prediction: str | None, answers: Sequence[str]) -> float:
+    if not prediction:
+        return 0.0
+    return float(any(normalise_answer(prediction) == normalise_answer(answer) for answer in answers))
+
+
+def token_f1(prediction: str | None, answers: Sequence[str]) -> float:
+    """SQuAD's token F1 against the best of the gold answers (0 without a prediction)."""
+    if not prediction:
+        return 0.0
+    predicted = normalise_answer(prediction)
+    best = 0.0
+    for answer in answers:
+        gold = normalise_answer(answer)
+        common = sum((Counter(predicted) & Counter(gold)).values())
+        if common:
+            precision, recall = common / len(predicted), common / len(gold)
+            best = max(best, 2 * precision * recall / (precision + recall))
+    return best
 
 
 def paragraph_id(context: str) -> str:
@@ -115,6 +173,7 @@ def evaluation_archive(
     index: Path | None = None,
     embedder: Embedder | None = None,
     fusion: FusionWeights | None = None,
+    short_answers: bool = True,
 ) -> Iterator[Archive]:
     """An archive of the dataset's paragraphs (and distractors): built in a temporary folder,
     or at ``index``, where an earlier build is reused (the import skips what is there)."""
@@ -126,7 +185,9 @@ def evaluation_archive(
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             if distractors:
                 out.writelines(distractor_records(distractors, distractor_chunks))
-        archive = Archive.open(index or Path(scratch) / "index", embedder=embedder, fusion=fusion)
+        archive = Archive.open(
+            index or Path(scratch) / "index", embedder=embedder, fusion=fusion, short_answers=short_answers
+        )
         report = archive.import_paths([corpus])
         if report.failed and not report.imported and not report.unchanged:
             raise ValueError(f"{dataset}: nothing could be imported: {report.summary()}")
@@ -152,6 +213,7 @@ def score_questions(
     found = dict.fromkeys(CUTOFFS, 0)
     reciprocal = 0.0
     right = 0
+    exact = f1 = 0.0
     for done, item in enumerate(questions, 1):
         ids = [hit.article_id for hit in archive.search(item.question, k=max(CUTOFFS), mode=mode)]
         rank = ids.index(item.paragraph_id) + 1 if item.paragraph_id in ids else None
@@ -160,10 +222,15 @@ def score_questions(
             for cutoff in CUTOFFS:
                 found[cutoff] += rank <= cutoff
         if with_answers:
-            right += answer_is_right(archive.ask(item.question, mode=mode).sentence, item.answers)
+            answer = archive.ask(item.question, mode=mode)
+            right += answer_is_right(answer.sentence, item.answers)
+            if answer.source is not None and answer.source.article_id == item.paragraph_id:
+                exact += exact_match(answer.short, item.answers)
+                f1 += token_f1(answer.short, item.answers)
         if progress:
             progress(done)
     total = max(len(questions), 1)
+    short = with_answers and archive.reader is not None
     return EvalScores(
         mode=mode.value,
         language=language,
@@ -173,7 +240,33 @@ def score_questions(
         recall_at_10=found[10] / total,
         mrr_at_10=reciprocal / total,
         answer_accuracy=right / total if with_answers else None,
+        short_exact=exact / total if short else None,
+        short_f1=f1 / total if short else None,
     )
+
+
+def score_reader(
+    reader: Reader, paragraphs: dict[str, str], questions: Sequence[EvalQuestion], language: str
+) -> ReaderScores:
+    """The reader on each question's gold paragraph (``paragraphs``: id → text)."""
+    exact = f1 = answered = 0.0
+    for item in questions:
+        (reading,) = reader.read(item.question, [Passage(paragraphs[item.paragraph_id])])
+        exact += exact_match(reading.text, item.answers)
+        f1 += token_f1(reading.text, item.answers)
+        answered += reading.answered
+    total = max(len(questions), 1)
+    return ReaderScores(language, len(questions), exact / total, f1 / total, answered / total)
+
+
+def evaluate_reader(dataset: Path | str, reader: Reader, languages: Sequence[str] = ("en",)) -> list[ReaderScores]:
+    """Short-answer figures of the reader alone, given each question's gold paragraph."""
+    results = []
+    for language in languages:
+        paragraphs, questions = read_dataset(Path(dataset), language)
+        texts = {record["id"]: record["body"] for record in paragraphs}
+        results.append(score_reader(reader, texts, questions, language))
+    return results
 
 
 def evaluate(
@@ -186,6 +279,7 @@ def evaluate(
     index: Path | str | None = None,
     embedder: Embedder | None = None,
     fusion: FusionWeights | None = None,
+    short_answers: bool = True,
 ) -> list[EvalScores]:
     """Every figure for every retrieval mode and question language; see the module docstring."""
     dataset = Path(dataset)
@@ -197,6 +291,7 @@ def evaluate(
         Path(index) if index else None,
         embedder,
         fusion,
+        short_answers,
     ) as archive:
         for language in languages:
             _paragraphs, questions = read_dataset(dataset, language)
@@ -205,5 +300,8 @@ def evaluate(
     return results
 
 
-def results_json(results: Sequence[EvalScores]) -> str:
-    return json.dumps([asdict(result) for result in results], indent=2)
+def results_json(results: Sequence[EvalScores], reader: Sequence[ReaderScores] = ()) -> str:
+    return json.dumps(
+        {"retrieval": [asdict(result) for result in results], "reader": [asdict(result) for result in reader]},
+        indent=2,
+    )

@@ -32,15 +32,31 @@ from qa.store import IndexStore, WriteBatch
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_ARTICLES = 500
-_EMBED_SLICE = 256
+_EMBED_SLICE = 64
+"""Chunks embedded between two progress reports (a few seconds on two cores)."""
 
 
 @dataclass(frozen=True)
 class ImportProgress:
+    """How far an import has come. ``records_done`` counts committed records; the batch being
+    embedded (``batch_records`` records, ``batch_chunks`` chunks to embed, ``batch_chunks_done``
+    of them done) is counted in :attr:`fraction` by its share of chunks embedded, so a progress
+    bar moves while a batch is embedded, not only when it is committed."""
+
     records_done: int
     records_total: int
     chunks_embedded: int
     current: str
+    batch_records: int = 0
+    batch_chunks: int = 0
+    batch_chunks_done: int = 0
+
+    @property
+    def fraction(self) -> float:
+        if self.records_total <= 0:
+            return 1.0
+        within = self.batch_records * self.batch_chunks_done / self.batch_chunks if self.batch_chunks else 0.0
+        return min((self.records_done + within) / self.records_total, 1.0)
 
 
 ProgressCallback = Callable[[ImportProgress], None]
@@ -160,7 +176,7 @@ class Importer:
         return _Planned(article, status, existing[0] if existing else None, chunks, vectors)
 
     def _embed_missing(
-        self, planned: list[_Planned], teasers: list[tuple[Teaser, Chunk]], on_slice: Callable[[int], None]
+        self, planned: list[_Planned], teasers: list[tuple[Teaser, Chunk]], on_slice: Callable[[int, int], None]
     ) -> tuple[list[np.ndarray], int]:
         """Embed every chunk that has no reusable vector, in slices that report progress.
 
@@ -177,10 +193,11 @@ class Importer:
         wanted += [chunk.embed_text for _teaser, chunk in teasers]
         by_length = sorted(range(len(wanted)), key=lambda n: len(wanted[n]), reverse=True)
         vectors = np.zeros((len(wanted), self.embedder.dimension), dtype=np.float32)
+        on_slice(0, len(wanted))
         for start in range(0, len(wanted), _EMBED_SLICE):
             positions = by_length[start : start + _EMBED_SLICE]
             vectors[positions] = self.embedder.embed_passages([wanted[n] for n in positions])
-            on_slice(len(positions))
+            on_slice(len(positions), len(wanted))
         return list(vectors), len(wanted)
 
     def _commit(
@@ -208,13 +225,23 @@ class Importer:
                         seen_teasers.add(teaser.id)
                         teasers.append((teaser, self.chunker.chunk_teaser(teaser)))
 
-            embedded_so_far = report.chunks_embedded
+            embedded_before = embedded_so_far = report.chunks_embedded
 
-            def on_slice(count: int) -> None:
+            def on_slice(count: int, wanted: int) -> None:
                 nonlocal embedded_so_far
                 embedded_so_far += count
                 if progress:
-                    progress(ImportProgress(done_before, total, embedded_so_far, articles[0].source_path))
+                    progress(
+                        ImportProgress(
+                            done_before,
+                            total,
+                            embedded_so_far,
+                            articles[0].source_path,
+                            batch_records=len(articles),
+                            batch_chunks=wanted,
+                            batch_chunks_done=embedded_so_far - embedded_before,
+                        )
+                    )
 
             fresh, count = self._embed_missing(planned, teasers, on_slice)
             fresh_iter = iter(fresh)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -137,8 +137,11 @@ class TimeWindow:
 
 @dataclass(frozen=True)
 class Answer:
-    """The sentence that best answers a question, where it stands, and the ranked sources.
+    """The short answer, the sentence that holds it, where it stands, and the ranked sources.
 
+    ``short`` is the span the reader found (``body[short_span] == short`` in the body of
+    ``source``), ``short_score`` the reader's confidence in it (0-1); all three are None when no
+    passage answers, and ``sentence`` is then the best sentence by the other signals.
     ``sentence`` is None when nothing relevant was found; ``sources`` then still holds the
     closest passages, for a reader who wants to see what fell short. ``context`` is the
     earlier conversation a follow-up question was read with; ``when`` the time the question
@@ -153,10 +156,23 @@ class Answer:
     sources: tuple[Hit, ...] = ()
     context: str | None = None
     when: TimeWindow | None = None
+    short: str | None = None
+    short_span: Span | None = None
+    short_score: float | None = None
 
     @property
     def found(self) -> bool:
         return self.sentence is not None
+
+    def to_json(self) -> str:
+        """The whole answer as JSON: spans as ``{"start", "end"}``, times in ISO 8601."""
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2, default=_json_value)
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 class ImportStatus(StrEnum):

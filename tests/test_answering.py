@@ -7,12 +7,14 @@ from qa.answering import (
     AnswerKind,
     _content_tokens,
     expected_answer_kind,
+    highlight_html,
     offers_answer_kind,
     word_alignment,
     word_overlap,
 )
 from qa.chunking import split_sentences
 from qa.lexical import LexicalQuery
+from qa.records import Span
 from tests.test_translation import write_dictd
 
 
@@ -110,3 +112,14 @@ def test_word_overlap_counts_the_question_words_a_sentence_holds(tmp_path):
     sentence = "Für Russland verhandelt Kirill Dmitrijew."
     assert word_overlap(LexicalQuery.parse(english, prefixes=False), sentence) == 0.0
     assert word_overlap(LexicalQuery.parse(english, prefixes=False, dictionary=dictionary), sentence) == 0.5
+
+
+def test_the_short_answer_is_marked_inside_the_highlighted_sentence():
+    text = "Vorher. Der Chef <b>Rustem</b> Umjerow reist. Nachher."
+    sentence = Span(8, 45)
+    short = Span(text.index("<b>"), text.index("Umjerow") + len("Umjerow"))
+    assert highlight_html(text[5:], sentence, 5, short) == (
+        "r. <mark>Der Chef <strong class='qa-short'>&lt;b&gt;Rustem&lt;/b&gt; Umjerow</strong> reist.</mark> Nachher."
+    )
+    plain = highlight_html(text, sentence)
+    assert plain == "Vorher. <mark>Der Chef &lt;b&gt;Rustem&lt;/b&gt; Umjerow reist.</mark> Nachher."

@@ -67,7 +67,11 @@ def test_asking_shows_the_answer_its_sources_and_the_highlight(tmp_path, monkeyp
     assert (
         "<div class='qa-answer'>Den US-Berichten zufolge wird der ukrainische Chefunterhändler Rustem Umjerow" in shown
     )
-    assert "<mark>Den US-Berichten zufolge wird der ukrainische Chefunterhändler Rustem Umjerow" in shown
+    assert "<mark>Den US-Berichten zufolge wird der ukrainische Chefunterhändler" in shown
+    assert "<div class='qa-short-answer'>Rustem Umjerow</div>" in shown
+    assert shown.index("qa-short-answer") < shown.index("<div class='qa-answer'>")
+    assert "<strong class='qa-short'>Rustem Umjerow</strong>" in shown  # marked in the passage and the article
+    assert "kommt Dmitrijew\n\nMit der russischen Seite" in shown and "white-space:pre-line" in shown  # paragraphs
     assert "USA und Russland planen neue Gespräche - Treffen mit Ukraine" in shown
     assert "18.12.2025 12:21" in shown and "USA, Russland" in shown
     assert "<span class='qa-teaser'>Teaser</span>" in shown
@@ -135,8 +139,11 @@ def test_importing_uploads_shows_each_file_and_the_chat_sees_them(tmp_path, monk
     reasons = " ".join(results["reason"])
     assert "empty" in reasons and "UTF-8" in reasons
     assert app.sidebar.metric[0].value == "3"
+    failed = [element.value for element in app.sidebar.get("html") if "qa-failed" in element.value]
+    assert len(failed) == 2 and "<b>leer.txt</b> was not imported" in failed[0] and "UTF-8" in failed[1]
     stored = sorted(p.relative_to(tmp_path) for p in (tmp_path).rglob("*.txt"))
     assert all(p.parts[:2] == ("index", "uploads") for p in stored), stored
+    assert len(stored) == 2, stored  # the files nothing could be read from are not kept
     ask(app, "Wer ist der Bürgermeister von Testhausen?")
     assert "Karl Brückner" in html_of(app)
 

@@ -88,7 +88,7 @@ def page(app_url, tmp_path_factory):
             executable_path=str(CHROMIUM),
             headless=True,
             args=CHROMIUM_FLAGS,
-            viewport={"width": 1280, "height": 1400},
+            viewport={"width": 1400, "height": 900},
         )
         page = context.new_page()
         page.goto(app_url)
@@ -124,14 +124,32 @@ def ask(page, question: str) -> float:
     return time.perf_counter() - started
 
 
+def in_view(page, locator) -> bool:
+    box = locator.bounding_box()
+    size = page.viewport_size
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= size["height"]
+
+
 def test_the_umjerow_question_is_answered_and_highlighted_in_the_browser(page):
     seconds = [ask(page, QUESTIONS[0])]
-    answer = page.locator(".qa-answer").last
-    assert "Rustem Umjerow" in answer.inner_text()
-    page.locator("mark", has_text="Rustem Umjerow").first.wait_for(timeout=30_000)
-    page.get_by_text("Whole article").first.wait_for(timeout=30_000)
-    page.locator(".vega-embed canvas, .vega-embed svg").first.wait_for(timeout=30_000)  # the timeline
+    wait_until_idle(page)
+    short = page.locator(".qa-short-answer").last
+    assert short.inner_text() == "Rustem Umjerow"
+    assert "Rustem Umjerow" in page.locator(".qa-answer").last.inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-umjerow-in-view.png"))  # what the user sees after Enter
+    assert in_view(page, short) and in_view(page, page.locator(".qa-answer").last), "the answer scrolled out of view"
+    page.locator("strong.qa-short", has_text="Rustem Umjerow").first.wait_for(timeout=30_000)
+    page.get_by_text("Whole article").first.wait_for(timeout=30_000)
+    assert page.get_by_text("Deploy", exact=True).count() == 0
+    page.get_by_text("more sources, and when they appeared").last.click()
+    chart = page.locator(".vega-embed canvas, .vega-embed svg").last
+    chart.wait_for(timeout=30_000)  # the timeline
+    chart.scroll_into_view_if_needed()
+    assert chart.bounding_box()["height"] >= 100
+    page.locator("[data-testid='stExpander']").filter(has=chart).last.screenshot(
+        path=str(ARTIFACTS / "chart-sources.png")
+    )
     page.screenshot(path=str(ARTIFACTS / "chat-umjerow.png"), full_page=True)
     for question in QUESTIONS[1:] + QUESTIONS:
         seconds.append(ask(page, question))

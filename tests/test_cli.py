@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -16,8 +18,21 @@ def test_import_ask_search_stats(tmp_path):
 
     result = runner.invoke(main, ["ask", "Who leads the Ukrainian delegation?", "--index", index])
     assert result.exit_code == 0, result.output
-    assert "Rustem Umjerow" in result.output.splitlines()[0]
+    first, second = result.output.splitlines()[:2]
+    assert first.startswith("Rustem Umjerow  (reader's confidence")
+    assert "Chefunterhändler Rustem Umjerow" in second
     assert "2025-12-18" in result.output
+
+    result = runner.invoke(main, ["ask", "Who leads the Ukrainian delegation?", "--index", index, "--json"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert answer["short"] == "Rustem Umjerow" and 0.5 < answer["short_score"] <= 1
+    assert answer["sentence"][answer["short_span"]["start"] - answer["span"]["start"] :].startswith("Rustem")
+    assert answer["source"]["published"].startswith("2025-12-18T12:21")
+
+    result = runner.invoke(main, ["import", str(SEEDS), "--index", index])
+    assert result.exit_code == 0 and "1 unchanged" in result.output
+    assert "Importing: 100%" in result.output and "article/s" in result.output  # tqdm: share, rate, time left
 
     result = runner.invoke(main, ["search", "Sanktionen", "--index", index, "-k", "2"])
     assert result.exit_code == 0 and result.output.startswith("1. ")

@@ -245,3 +245,51 @@ def test_every_stored_vector_is_the_embedding_of_its_own_chunk(archive, tmp_path
     stored = np.vstack([snapshot.vectors.reconstruct(chunk_id) for chunk_id, _owner, _position in rows])
     assert len({len(c.embed_text) for c in chunks.values()}) > 5
     assert np.all(np.sum(expected * stored, axis=1) > 0.9999)
+
+
+def test_import_progress_moves_while_a_batch_is_embedded(archive, tmp_path):
+    """The bar must not sit at 0 until a batch is committed: each slice of embedded chunks
+    moves it (the app showed 0/30 articles for 52 s, then 100 %)."""
+    source = tmp_path / "long"
+    source.mkdir()
+    for n in range(3):
+        paragraphs = [
+            f"Absatz {p} der Meldung {n} über die Haushaltslage der Stadt und ihre Schulen. " * 6 for p in range(30)
+        ]
+        write_article(source, f"lang{n}.txt", f"Lange Meldung {n}", "03.03.2026 - 09:00:00", paragraphs)
+    seen = []
+    report = archive.import_paths([source], progress=seen.append)
+    assert report.imported == 3 and report.chunks_embedded > 64
+    before_commit = [p.fraction for p in seen if p.records_done == 0]
+    assert any(0 < fraction < 1 for fraction in before_commit), [(p.records_done, p.fraction) for p in seen]
+    fractions = [p.fraction for p in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+def test_only_sources_similar_enough_to_the_question_are_listed(seed_archive):
+    from qa.answering import SOURCE_GAP
+
+    answer = seed_archive.ask("Who leads the Ukrainian delegation?", k=7)
+    assert answer.sources[0].article_id == answer.source.article_id
+    best = max(h.similarity for h in answer.sources)
+    others = [h for h in answer.sources if h.article_id != answer.source.article_id]
+    assert all(h.similarity >= best - SOURCE_GAP for h in others)
+    everything = seed_archive.ask("Who leads the Ukrainian delegation?", k=7, source_gap=1.0)
+    assert len(everything.sources) == 7 > len(answer.sources)
+
+
+@pytest.mark.parametrize(
+    ("question", "short"),
+    [
+        ("Who leads the Ukrainian delegation?", "Rustem Umjerow"),
+        ("Where will the Kremlin and US officials meet?", "Miami"),
+        ("Why did Trump drop the tariffs on India?", "Öl"),
+    ],
+)
+def test_seed_questions_get_their_short_answer_inside_the_answer_sentence(seed_archive, question, short):
+    answer = seed_archive.ask(question)
+    assert answer.short and short in answer.short and 0.5 < answer.short_score <= 1
+    article = seed_archive.article(answer.source.article_id)
+    body = article.body if article else answer.source.text  # a teaser is its own text
+    assert body[answer.short_span.start : answer.short_span.end] == answer.short
+    assert answer.span.start <= answer.short_span.start < answer.span.end

@@ -89,8 +89,22 @@ def test_the_command_prints_a_table_and_writes_json(tmp_path, embedder):
     result = CliRunner().invoke(main, ["eval", str(dataset), "--mode", "hybrid", "--lang", "de", "--json", str(out)])
     assert result.exit_code == 0, result.output
     assert "| hybrid | de | 4 | 1.000 |" in result.output
-    (scores,) = json.loads(out.read_text())
+    written = json.loads(out.read_text())
+    (scores,) = written["retrieval"]
     assert scores["mode"] == "hybrid" and scores["recall_at_5"] == 1.0
+    assert 0.0 <= scores["short_f1"] <= 1.0 and scores["short_exact"] <= scores["short_f1"]
+    (reader,) = written["reader"]  # the reader alone, on the gold paragraphs
+    assert reader["language"] == "de" and reader["questions"] == 4 and 0 < reader["f1"] <= 1
+    assert "reader alone, gold paragraph" in result.output
+
+
+def test_short_answers_are_scored_as_squad_scores_them():
+    from qa.evaluation import exact_match, token_f1
+
+    assert exact_match("Rustem  Umjerow.", ["rustem umjerow"]) == 1.0
+    assert exact_match(None, ["Umjerow"]) == 0.0
+    assert token_f1("der Chefunterhändler Rustem Umjerow", ["Rustem Umjerow", "Umjerow"]) == 2 * 0.5 * 1 / 1.5
+    assert token_f1("Miami", ["Kiew"]) == 0.0
 
 
 def test_a_file_of_another_layout_is_named(tmp_path):
