@@ -11,6 +11,8 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from ingestion import sample_of
+
 from qa import Archive
 from qa.retrieval import RetrievalMode
 
@@ -25,17 +27,6 @@ QUESTIONS = [
 FOLLOW_UP = ("And who negotiates for Russia?", ("Dmitrijew",))
 
 
-def first_articles(path: Path, count: int, folder: Path) -> Path:
-    """The first ``count`` lines of a JSON Lines file, as a file to import."""
-    target = folder / "distractors.jsonl"
-    with path.open(encoding="utf-8") as source, target.open("w", encoding="utf-8") as out:
-        for number, line in enumerate(source):
-            if number >= count:
-                break
-            out.write(line)
-    return target
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--distractors", type=Path, help="news articles (JSON Lines) imported beside the seed")
@@ -45,7 +36,7 @@ def main() -> int:
         archive = Archive.open(Path(folder) / "index")
         paths = [SEEDS]
         if args.distractors:
-            paths.append(first_articles(args.distractors, args.limit, Path(folder)))
+            paths.append(sample_of(args.distractors, args.limit, Path(folder)))
         print(archive.import_paths(paths).summary())
         print("| question | right chunk: dense | bm25 | hybrid | short answer | right | answer sentence (hybrid) |")
         print("|---|---|---|---|---|---|---|")

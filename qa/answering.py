@@ -24,7 +24,7 @@ from qa.chunking import split_sentences
 from qa.conversation import CONTEXT_WEIGHT
 from qa.embedding import Embedder, TokenVectors
 from qa.lexical import NAME_PATTERN, LexicalQuery, document_terms, is_stopword
-from qa.reading import Passage, Reader, Reading
+from qa.reading import ANSWERED, Passage, Reader, Reading
 from qa.records import Answer, Hit, Span
 from qa.translation import Dictionary
 
@@ -286,7 +286,7 @@ class ReadingChoice:
     is answerable (0.1: English 54.4), at the cost of answering from passages that do not answer."""
 
     passages: int = READ_PASSAGES
-    threshold: float = 0.5
+    threshold: float = ANSWERED
     passage_weight: float = 12.0
     sentence_weight: float = 2.0
 

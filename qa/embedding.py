@@ -284,6 +284,30 @@ def _load_sentence_transformer(folder: Path, backend: str = "torch"):
     )
 
 
+def onnx_session(path: Path):
+    """An ONNX Runtime session on the CPU, its own notes kept to errors."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def onnx_feed(session, sequences: Sequence[Sequence[int]], pad_id: int) -> dict[str, np.ndarray]:
+    """Piece ids padded to the longest of ``sequences``, with their attention mask (and zero
+    token types, where the exported model asks for them): a BERT model's inputs."""
+    width = max(len(ids) for ids in sequences)
+    input_ids = np.full((len(sequences), width), pad_id, dtype=np.int64)
+    attention_mask = np.zeros((len(sequences), width), dtype=np.int64)
+    for row, ids in enumerate(sequences):
+        input_ids[row, : len(ids)] = ids
+        attention_mask[row, : len(ids)] = 1
+    feed = {"input_ids": input_ids, "attention_mask": attention_mask}
+    if any(i.name == "token_type_ids" for i in session.get_inputs()):
+        feed["token_type_ids"] = np.zeros_like(input_ids)
+    return feed
+
+
 class OnnxEncoder:
     """The exported model on ONNX Runtime with the ``tokenizers`` library: what sentence-
     transformers' ``onnx`` backend computes (mean pooling, unit length), without importing
@@ -291,19 +315,13 @@ class OnnxEncoder:
     itself (:func:`ensure_onnx`) still uses them, once."""
 
     def __init__(self, folder: Path, max_length: int = 512) -> None:
-        import onnxruntime
         from tokenizers import Tokenizer
 
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_length)
         self.tokenizer.no_padding()
         self.pad_id = self.tokenizer.token_to_id("<pad>")
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(
-            str(folder / ONNX_FILE), options, providers=["CPUExecutionProvider"]
-        )
-        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.session = onnx_session(folder / ONNX_FILE)
 
     def hidden_states(self, texts: Sequence[str], batch_size: int) -> list[np.ndarray]:
         """The last hidden states of each text's pieces (special tokens included), in order;
@@ -313,15 +331,7 @@ class OnnxEncoder:
         states: list[np.ndarray] = [np.zeros((0, DIMENSION), np.float32)] * len(texts)
         for first in range(0, len(order), batch_size):
             batch = order[first : first + batch_size]
-            width = max(len(encodings[n].ids) for n in batch)
-            ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, n in enumerate(batch):
-                ids[row, : len(encodings[n].ids)] = encodings[n].ids
-                mask[row, : len(encodings[n].ids)] = 1
-            feed = {"input_ids": ids, "attention_mask": mask}
-            if "token_type_ids" in self.inputs:
-                feed["token_type_ids"] = np.zeros_like(ids)
+            feed = onnx_feed(self.session, [encodings[n].ids for n in batch], self.pad_id)
             (hidden,) = self.session.run(["last_hidden_state"], feed)
             for row, n in enumerate(batch):
                 states[n] = hidden[row, : len(encodings[n].ids)]

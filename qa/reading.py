@@ -14,6 +14,7 @@ where it beats that score.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -27,7 +28,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.embedding import ModelBuildError, default_model_dir, ensure_model, quiet_model_build
+from qa.embedding import (
+    ONNX_FILE,
+    ModelBuildError,
+    default_model_dir,
+    ensure_model,
+    onnx_feed,
+    onnx_session,
+    quiet_model_build,
+)
 from qa.records import Span
 
 if TYPE_CHECKING:
@@ -39,12 +48,14 @@ READER_DIR = Path(__file__).parent / "reader"
 WEIGHTS_FILE = "reader.safetensors"
 SETTINGS_FILE = "reader.json"
 BUILD_FILE = "archive_qa_reader.json"
-ONNX_FILE = "onnx/model.onnx"
 ONNX_MAX_DIFFERENCE = 0.01
 """Largest difference of a start or end logit between ONNX Runtime and torch that the export may show."""
 VERIFY_QUESTION = "Wer führt die ukrainische Delegation?"
 VERIFY_PASSAGE = "Die Delegation wird vom Chefunterhändler Rustem Umjerow geleitet, sagte Selenskyj."
 _STRIPPED = " \t\n,;:"
+ANSWERED = 0.5
+"""The reader's own line between a span and "no answer": the confidence at which the span's
+score and the ``<s>`` score are equal."""
 
 
 @dataclass(frozen=True)
@@ -84,8 +95,17 @@ def save_reader_weights(folder: Path, layers, head, settings: ReaderSettings, tr
     )
 
 
+@functools.cache
+def _digest(path: Path, size: int, modified: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
 def weights_digest(folder: Path = READER_DIR) -> str:
-    return hashlib.sha256((folder / WEIGHTS_FILE).read_bytes()).hexdigest()[:16]
+    """The reader weights' digest, which names the joined model; hashed once per process and
+    file version (the app asks on every rerun whether the reader is built)."""
+    path = folder / WEIGHTS_FILE
+    stat = path.stat()
+    return _digest(path.resolve(), stat.st_size, stat.st_mtime_ns)
 
 
 @dataclass(frozen=True)
@@ -113,7 +133,7 @@ class Reading:
 
     @property
     def answered(self) -> bool:
-        return self.span is not None and self.confidence > 0.5
+        return self.span is not None and self.confidence > ANSWERED
 
 
 def reader_settings(folder: Path = READER_DIR) -> ReaderSettings:
@@ -158,8 +178,8 @@ def _verify_onnx(folder: Path) -> float:
 
     tokenizer = load_base_tokenizer(folder)
     encoded = tokenizer(VERIFY_QUESTION, VERIFY_PASSAGE, return_tensors="np")
-    session = _onnx_session(folder)
-    feed = _feed(session, encoded["input_ids"], encoded["attention_mask"])
+    session = onnx_session(folder / ONNX_FILE)
+    feed = onnx_feed(session, encoded["input_ids"].tolist(), tokenizer.pad_token_id)
     onnx_start, onnx_end = session.run(["start_logits", "end_logits"], feed)
     model = BertForQuestionAnswering.from_pretrained(str(folder), local_files_only=True).eval()
     with torch.no_grad():
@@ -209,21 +229,6 @@ def ensure_reader(folder: Path | None = None, weights: Path = READER_DIR) -> Pat
     return folder
 
 
-def _onnx_session(folder: Path):
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    return onnxruntime.InferenceSession(str(folder / ONNX_FILE), options, providers=["CPUExecutionProvider"])
-
-
-def _feed(session, input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
-    feed = {"input_ids": input_ids.astype(np.int64), "attention_mask": attention_mask.astype(np.int64)}
-    if any(i.name == "token_type_ids" for i in session.get_inputs()):
-        feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
-    return feed
-
-
 def _sigmoid(value: float) -> float:
     return float(1 / (1 + np.exp(-value)))
 
@@ -254,7 +259,7 @@ class Reader:
                 )
                 tokenizer.no_padding()
                 self._tokenizer = tokenizer
-                self._session = _onnx_session(folder)
+                self._session = onnx_session(folder / ONNX_FILE)
         return self._session, self._tokenizer
 
     def warm_up(self) -> None:
@@ -277,13 +282,8 @@ class Reader:
             return []
         session, tokenizer = self._load()
         windows = self.windows(question, passages)
-        width = max(len(window.ids) for _n, window in windows)
-        ids = np.full((len(windows), width), tokenizer.token_to_id("<pad>"), dtype=np.int64)
-        mask = np.zeros((len(windows), width), dtype=np.int64)
-        for row, (_n, window) in enumerate(windows):
-            ids[row, : len(window.ids)] = window.ids
-            mask[row, : len(window.ids)] = 1
-        starts, ends = session.run(["start_logits", "end_logits"], _feed(session, ids, mask))
+        feed = onnx_feed(session, [window.ids for _n, window in windows], tokenizer.token_to_id("<pad>"))
+        starts, ends = session.run(["start_logits", "end_logits"], feed)
         best: dict[int, tuple[float, float, int, int]] = {}
         for row, (number, window) in enumerate(windows):
             start_logits, end_logits = starts[row], ends[row]
