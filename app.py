@@ -116,10 +116,9 @@ SOURCES_IN_VIEW = 1
 
 
 def show_answer(answer: Answer, archive: Archive) -> None:
-    if answer.context:
-        st.html(f"<small class='qa-context'>Read as a follow-up to: {html.escape(answer.context)}</small>")
-    if answer.when:
-        st.html(f"<small class='qa-when'>Time: {html.escape(answer.when.describe())}</small>")
+    if answer.analysis is not None:
+        read_as = " · ".join(html.escape(line) for line in answer.analysis.describe())
+        st.html(f"<small class='qa-read-as'>{read_as}</small>")
     if not answer.found:
         st.html(
             "<div class='qa-nothing'><b>Nothing relevant found.</b> No passage in the archive comes close "

@@ -180,9 +180,10 @@ def main() -> None:
                 return article.body if article and not hit.is_teaser else hit.text
 
             for question in QUESTIONS:
-                passages = archive._retriever.chunks(question, archive._answers.choice.passages)
+                asked = archive.analyse(question)
+                passages = archive._retriever.chunks(asked, archive._answers.choice.passages)
                 started = time.perf_counter()
-                archive._answers.readings(question, passages, full_text)
+                archive._answers.readings(asked, passages, full_text)
                 reader_times.append(time.perf_counter() - started)
         figures = {
             "vectors": stats.counts.vectors,

@@ -61,7 +61,7 @@ def main() -> None:
             for question, marker in QUESTIONS:
                 ranked = [
                     h
-                    for h in archive._retriever.chunks(question, 200)
+                    for h in archive._retriever.chunks(archive.analyse(question), 200)
                     if h.article_id.startswith("000_") or h.is_teaser
                 ]
                 seed_ranks.append(next((i for i, h in enumerate(ranked, 1) if marker in h.text), None))

@@ -25,7 +25,7 @@ from ingestion import int8_model, machine, quantisation_target
 
 from qa.embedding import Embedder, ensure_model
 from qa.evaluation import TABLE_HEADER, evaluate
-from qa.retrieval import RetrievalMode
+from qa.question import RetrievalMode
 
 
 class QuantisedEmbedder(Embedder):

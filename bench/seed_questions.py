@@ -14,7 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from ingestion import sample_of
 
 from qa import Archive
-from qa.retrieval import RetrievalMode
+from qa.question import RetrievalMode
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 QUESTIONS = [
@@ -45,7 +45,7 @@ def main() -> int:
         for question, marker, expected in QUESTIONS:
             ranks = []
             for mode in RetrievalMode:
-                ranked = archive._retriever.chunks(question, 50, mode=mode)
+                ranked = archive._retriever.chunks(archive.analyse(question, mode=mode), 50)
                 ranks.append(next((i for i, hit in enumerate(ranked, 1) if marker in hit.text), "—"))
             answer = archive.ask(question)
             first = first or answer

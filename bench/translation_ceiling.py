@@ -17,9 +17,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from dev_set import add_dev_set_arguments, dev_set_archive
 
-from qa import retrieval
 from qa.evaluation import TABLE_HEADER, read_dataset, score_questions
 from qa.lexical import LexicalQuery
+from qa.question import Question, QuestionAnalyser
 
 
 def main() -> None:
@@ -31,25 +31,26 @@ def main() -> None:
     _paragraphs, german = read_dataset(args.xquad, "de")
     in_german = {en.question: de.question for en, de in zip(english, german, strict=True)}
 
-    class HumanTranslation(LexicalQuery):
-        @classmethod
-        def parse(cls, question: str, prefixes: bool = True, dictionary=None) -> LexicalQuery:
-            return LexicalQuery.parse(in_german.get(question, question), prefixes)
+    class HumanTranslation(QuestionAnalyser):
+        """BM25 gets the German question's words in place of the English ones'."""
+
+        def analyse(self, text: str, *args, **kwargs) -> Question:
+            asked = super().analyse(text, *args, **kwargs)
+            return replace(asked, terms=LexicalQuery.parse(in_german.get(text, text), self.prefixes))
 
     with dev_set_archive(args) as archive:
-        weights = archive._retriever.weights
+        plain = archive._questions
         header, rule = TABLE_HEADER.splitlines()
         print(f"| lexical side gets {header}\n|---{rule}")
-        for label, translate, parser_class in (
-            ("English words", False, LexicalQuery),
-            ("+ dictionary translations", True, LexicalQuery),
-            ("the German question", False, HumanTranslation),
+        for label, analyser in (
+            ("English words", QuestionAnalyser(plain.embedder, None, plain.prefixes)),
+            ("+ dictionary translations", plain),
+            ("the German question", HumanTranslation(plain.embedder, None, plain.prefixes)),
         ):
-            archive._retriever.weights = replace(weights, translate=translate)
-            retrieval.LexicalQuery = parser_class
+            archive._questions = analyser
             for mode in args.mode:
                 print(f"| {label} {score_questions(archive, english, mode, 'en').row()}", flush=True)
-        retrieval.LexicalQuery = LexicalQuery
+        archive._questions = plain
 
 
 if __name__ == "__main__":

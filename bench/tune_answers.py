@@ -25,7 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from qa.answering import AnswerWeights
 from qa.archive import ANSWER_PASSAGES
 from qa.evaluation import answer_is_right, read_dataset
-from qa.retrieval import RetrievalMode
+from qa.question import RetrievalMode
 
 
 @dataclass
@@ -39,14 +39,14 @@ class Case:
 def collect(archive, questions, language: str, mode: RetrievalMode) -> list[Case]:
     cases = []
     for item in questions:
-        query = archive.embedder.embed_queries([item.question])[0]
-        passages = archive._retriever.chunks(item.question, ANSWER_PASSAGES, query_vector=query, mode=mode)
+        asked = archive.analyse(item.question, mode=mode)
+        passages = archive._retriever.chunks(asked, ANSWER_PASSAGES)
 
         def full_text(hit):
             article = archive.article(hit.article_id)
             return article.body if article and not hit.is_teaser else hit.text
 
-        candidates, features = archive._answers.features(item.question, query, passages, full_text)
+        candidates, features = archive._answers.features(asked, passages, full_text)
         right = np.array([answer_is_right(c.text, item.answers) for c in candidates], dtype=bool)
         cases.append(Case(language, item.subject, features, right))
     return cases

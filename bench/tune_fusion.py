@@ -18,7 +18,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from dev_set import add_dev_set_arguments, dev_set_archive
 
 from qa.evaluation import read_dataset
-from qa.retrieval import FusionWeights, RetrievalMode
+from qa.question import RetrievalMode
+from qa.retrieval import FusionWeights
 
 LEXICAL = (0.0, 0.05, 0.1, 0.2, 0.4)
 SENTENCE = (0.0, 0.5, 1.0, 2.0)

@@ -29,7 +29,8 @@ from dev_set import add_dev_set_arguments, dev_set_archive
 from qa.answering import ReadingChoice, holding_sentence
 from qa.archive import ANSWER_PASSAGES
 from qa.evaluation import answer_is_right, exact_match, read_dataset, token_f1
-from qa.retrieval import OVERFETCH, RetrievalMode
+from qa.question import RetrievalMode
+from qa.retrieval import OVERFETCH
 
 
 @dataclass
@@ -59,18 +60,18 @@ def collect(archive, questions, language: str, mode: RetrievalMode) -> list[Case
     weights = archive._answers.weights.vector()
     archive._answers.choice = replace(archive._answers.choice, passages=ANSWER_PASSAGES)
     for item in questions:
-        query = archive.embedder.embed_queries([item.question])[0]
-        ranked = archive._retriever.chunks(item.question, ANSWER_PASSAGES * OVERFETCH, query_vector=query, mode=mode)
+        asked = archive.analyse(item.question, mode=mode)
+        ranked = archive._retriever.chunks(asked, ANSWER_PASSAGES * OVERFETCH)
         passages = ranked[:ANSWER_PASSAGES]
 
         def full_text(hit):
             article = archive.article(hit.article_id)
             return article.body if article and not hit.is_teaser else hit.text
 
-        candidates, features = archive._answers.features(item.question, query, passages, full_text)
+        candidates, features = archive._answers.features(asked, passages, full_text)
         scores = features @ weights if len(candidates) else np.zeros(0)
         fallback = bool(len(candidates)) and answer_is_right(candidates[int(np.argmax(scores))].text, item.answers)
-        everything = archive._answers.readings(item.question, passages, full_text)
+        everything = archive._answers.readings(asked, passages, full_text)
         best_passage = max((hit.score for hit in passages), default=0.0)
         options = []
         for hit, reading in zip(passages, everything, strict=False):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import ClassVar
 
 import numpy as np
@@ -24,22 +23,11 @@ from qa.chunking import split_sentences
 from qa.conversation import CONTEXT_WEIGHT
 from qa.embedding import Embedder, TokenVectors
 from qa.lexical import NAME_PATTERN, LexicalQuery, document_terms, is_stopword
+from qa.question import AnswerKind, Question
 from qa.reading import ANSWERED, Passage, Reader, Reading
 from qa.records import Answer, Hit, Span
-from qa.translation import Dictionary
+from qa.words import prefix_stem, word_matches, words
 
-_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
-_PERSON_QUESTION = re.compile(r"^\W*(?:and\s+|und\s+)?(?:who|whom|whose|wer|wem|wen|wessen)\b", re.IGNORECASE)
-_STOPWORDS = frozenset(
-    """
-    what which when where does did will with from that this have been their there about into
-    over under they them than then also after before while would could should being were wird
-    wurde werden sind eine einer eines einem einen dass nach über unter sich nicht auch oder
-    aber wenn weil wann warum welche welcher welches dieser diese dieses durch gegen haben
-    hatte noch schon sein seine ihre
-    """.split()
-)
-_STEM_LENGTH = 5
 MIN_RELEVANCE = 0.78
 """Below this similarity of the best passage, nothing relevant was found. Measured by
 bench/nothing_found.py (XQuAD, half its subjects left out of the index, English and German
@@ -97,22 +85,11 @@ class _Candidate:
     text: str
 
 
-def _fold(word: str) -> str:
-    return word.lower().translate(str.maketrans("äöüß", "aous"))
-
-
-def question_stems(question: str) -> set[str]:
-    """Prefix stems of the question's content words; a shared prefix bridges cognates
-    across languages (Ukrainian/ukrainisch, Kremlin/Kreml, Russia/Russland)."""
-    words = (_fold(w) for w in _WORD.findall(question))
-    return {w[:_STEM_LENGTH] for w in words if len(w) >= 4 and w not in _STOPWORDS}
-
-
 def _word_positions(text: str) -> list[tuple[int, str]]:
-    return [(m.start(), _fold(m.group())[:_STEM_LENGTH]) for m in _WORD.finditer(text)]
+    return [(m.start(), prefix_stem(m.group())) for m in word_matches(text)]
 
 
-def answer_proximity(question: str, stems: set[str], text: str, aligned: Sequence[int] = ()) -> float:
+def answer_proximity(kind: AnswerKind | None, stems: frozenset[str], text: str, aligned: Sequence[int] = ()) -> float:
     """For a who-question, how close a name stands to a word of the question (1 = adjacent).
 
     A word of the question is one that shares a stem with it, or that stands at one of the
@@ -120,10 +97,10 @@ def answer_proximity(question: str, stems: set[str], text: str, aligned: Sequenc
     in apposition: "der ukrainische Chefunterhändler Rustem Umjerow"; a name far from the
     matched words is more often the speaker than the answer.
     """
-    if not _PERSON_QUESTION.search(question):
+    if kind is not AnswerKind.PERSON:
         return 0.0
     words = _word_positions(text)
-    ends = [m.end() for m in _WORD.finditer(text)]
+    ends = [m.end() for m in word_matches(text)]
     matched = [
         i
         for i, (start, stem) in enumerate(words)
@@ -143,23 +120,6 @@ def answer_proximity(question: str, stems: set[str], text: str, aligned: Sequenc
     return best
 
 
-class AnswerKind(StrEnum):
-    PERSON = "person"
-    TIME = "time"
-    NUMBER = "number"
-
-
-_TIME_QUESTION = re.compile(
-    r"^\W*(?:when|wann)\b|\b(?:seit|bis) wann\b"
-    r"|\b(?:what|which) (?:year|date|century|decade|month)\b"
-    r"|\bwelche[mns]? (?:jahr|datum|jahrhundert|jahrzehnt|monat)\b",
-    re.IGNORECASE,
-)
-_NUMBER_QUESTION = re.compile(
-    r"\b(?:how (?:many|much|old|long|far|large|big|tall|high|often)|what (?:percentage|percent|share|proportion)"
-    r"|wie (?:viele?|alt|lange|weit|hoch|groß|oft)|wieviele?)\b",
-    re.IGNORECASE,
-)
 _YEAR = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})\b")
 _NUMBER = re.compile(r"\b\d[\d.,]*\b")
 _TIME_WORDS = frozenset(
@@ -170,17 +130,6 @@ _NUMBER_WORDS = frozenset(
     "zwei drei vier fünf sechs sieben acht neun zehn elf zwölf zwanzig dreißig hundert tausend "
     "million millionen milliarde milliarden dutzend hälfte drittel viertel prozent".split()
 )
-
-
-def expected_answer_kind(question: str) -> AnswerKind | None:
-    """What a who-, when- or how-many-question asks for; None for any other question."""
-    if _PERSON_QUESTION.search(question):
-        return AnswerKind.PERSON
-    if _TIME_QUESTION.search(question):
-        return AnswerKind.TIME
-    if _NUMBER_QUESTION.search(question):
-        return AnswerKind.NUMBER
-    return None
 
 
 def _names(text: str) -> list[str]:
@@ -202,16 +151,16 @@ def offers_answer_kind(kind: AnswerKind | None, question: str, text: str) -> flo
     if kind is None:
         return 0.0
     asked = question.lower()
-    words = [w.lower() for w in _WORD.findall(text)]
+    found_words = [w.lower() for w in words(text)]
     if kind is AnswerKind.PERSON:
         found = any(not all(part.lower() in asked for part in re.split(r"[ -]", name)) for name in _names(text))
     elif kind is AnswerKind.TIME:
         found = any(year not in question for year in _YEAR.findall(text)) or any(
-            w in _TIME_WORDS and w not in asked for w in words
+            w in _TIME_WORDS and w not in asked for w in found_words
         )
     else:
         found = any(number not in question for number in _NUMBER.findall(text)) or any(
-            w in _NUMBER_WORDS and w not in asked for w in words
+            w in _NUMBER_WORDS and w not in asked for w in found_words
         )
     return float(found)
 
@@ -322,13 +271,11 @@ class AnswerFinder:
         self,
         embedder: Embedder,
         weights: AnswerWeights | None = None,
-        dictionary: Dictionary | None = None,
         reader: Reader | None = None,
         choice: ReadingChoice | None = None,
     ) -> None:
         self.embedder = embedder
         self.weights = weights or AnswerWeights()
-        self.dictionary = dictionary
         self.reader = reader
         self.choice = choice or ReadingChoice()
 
@@ -346,50 +293,46 @@ class AnswerFinder:
 
     def answer(
         self,
-        question: str,
-        query_vector: np.ndarray,
+        question: Question,
         passages: Sequence[Hit],
         sources: Sequence[Hit],
         full_text: Callable[[Hit], str],
         min_relevance: float = MIN_RELEVANCE,
-        context: str | None = None,
     ) -> Answer:
         """The best sentence, or no answer when even the best passage scores below ``min_relevance``."""
-        nothing = Answer(question, None, None, None, 0.0, tuple(sources))
+        nothing = Answer(question.text, None, None, None, 0.0, tuple(sources), analysis=question)
         if not passages or max(hit.similarity for hit in passages) < min_relevance:
             return nothing
-        candidates, features = self.features(question, query_vector, passages, full_text, context)
+        candidates, features = self.features(question, passages, full_text)
         if not candidates:
             return nothing
         scores = features @ self.weights.vector()
-        best = int(np.argmax(scores))
         short = self.short_answer(question, passages, candidates, scores, full_text)
-        if short is None:
-            chosen = candidates[best]
-            return Answer(question, chosen.text, chosen.hit, chosen.span, float(scores[best]), tuple(sources))
-        chosen = candidates[short.sentence]
+        chosen = int(np.argmax(scores)) if short is None else short.sentence
+        sentence = candidates[chosen]
         return Answer(
-            question,
-            chosen.text,
-            chosen.hit,
-            chosen.span,
-            float(scores[short.sentence]),
+            question.text,
+            sentence.text,
+            sentence.hit,
+            sentence.span,
+            float(scores[chosen]),
             tuple(sources),
-            short=short.reading.text,
-            short_span=short.reading.span,
-            short_score=short.reading.confidence,
+            analysis=question,
+            short=short.reading.text if short else None,
+            short_span=short.reading.span if short else None,
+            short_score=short.reading.confidence if short else None,
         )
 
-    def readings(self, question: str, passages: Sequence[Hit], full_text: Callable[[Hit], str]) -> list[Reading]:
+    def readings(self, question: Question, passages: Sequence[Hit], full_text: Callable[[Hit], str]) -> list[Reading]:
         """The reader's best span in each of the first :attr:`ReadingChoice.passages` passages."""
         if self.reader is None:
             return []
         read = passages[: self.choice.passages]
-        return self.reader.read(question, [_passage(hit, full_text) for hit in read])
+        return self.reader.read(question.text, [_passage(hit, full_text) for hit in read])
 
     def short_answer(
         self,
-        question: str,
+        question: Question,
         passages: Sequence[Hit],
         candidates: Sequence[_Candidate],
         scores: np.ndarray,
@@ -409,9 +352,7 @@ class AnswerFinder:
             options.append((weight, ShortAnswer(reading, sentence)))
         return max(options, key=lambda option: option[0])[1] if options else None
 
-    def passage_scores(
-        self, question: str, query_vector: np.ndarray, passages: Sequence[Hit], context: str | None = None
-    ) -> list[float]:
+    def passage_scores(self, question: Question, passages: Sequence[Hit]) -> list[float]:
         """How well each passage answers ``question``: the score of its best sentence, its own
         rank and :attr:`NOT_IN_RERANK` left out. Used to rerank the top passages, so the one that
         states the answer leads."""
@@ -423,25 +364,19 @@ class AnswerFinder:
         ]
         if not texts:
             return []
-        rows = iter(self._signals(question, query_vector, texts, [0.0] * len(texts), context))
+        rows = iter(self._signals(question, texts, [0.0] * len(texts)))
         weights = self.weights.vector()
         for left_out in self.NOT_IN_RERANK:
             weights[AnswerWeights.SIGNALS.index(left_out)] = 0.0
         return [max(float(next(rows) @ weights) for _span in hit_spans) for hit_spans in spans]
 
-    def _signals(
-        self,
-        question: str,
-        query_vector: np.ndarray,
-        texts: Sequence[str],
-        passage: Sequence[float],
-        context: str | None = None,
-    ) -> np.ndarray:
+    def _signals(self, question: Question, texts: Sequence[str], passage: Sequence[float]) -> np.ndarray:
         """One row of signals per sentence, in :attr:`AnswerWeights.SIGNALS` order. A follow-up's
-        words are looked for as its query vector is blended: its ``context`` counts
+        words are looked for as its query vector is blended: its context counts
         :data:`CONTEXT_WEIGHT` against the question's 1."""
         sentences = self.embedder.embed_sentence_tokens(texts)
-        asked = _content_tokens(self.embedder.embed_question_tokens(question))
+        asked = _content_tokens(self.embedder.embed_question_tokens(question.text))
+        context = question.context
         earlier = _content_tokens(self.embedder.embed_question_tokens(context)) if context else None
 
         def alignment(sentence: TokenVectors) -> float:
@@ -450,19 +385,17 @@ class AnswerFinder:
             blended = word_alignment(asked, sentence) + CONTEXT_WEIGHT * word_alignment(earlier, sentence)
             return blended / (1 + CONTEXT_WEIGHT)
 
-        stems = question_stems(question)
-        words = LexicalQuery.parse(question, prefixes=False, dictionary=self.dictionary)
-        kind = expected_answer_kind(question)
+        kind = question.kind
         who = kind is AnswerKind.PERSON
         return np.array(
             [
                 (
-                    float(sentence.vector @ query_vector),
+                    float(sentence.vector @ question.vector),
                     passage_score,
-                    answer_proximity(question, stems, text, aligned_offsets(asked, sentence, text) if who else ()),
-                    offers_answer_kind(kind, question, text),
+                    answer_proximity(kind, question.stems, text, aligned_offsets(asked, sentence, text) if who else ()),
+                    offers_answer_kind(kind, question.text, text),
                     alignment(sentence),
-                    word_overlap(words, text),
+                    word_overlap(question.words, text),
                 )
                 for text, sentence, passage_score in zip(texts, sentences, passage, strict=True)
             ],
@@ -470,23 +403,12 @@ class AnswerFinder:
         ).reshape(len(texts), len(AnswerWeights.SIGNALS))
 
     def features(
-        self,
-        question: str,
-        query_vector: np.ndarray,
-        passages: Sequence[Hit],
-        full_text: Callable[[Hit], str],
-        context: str | None = None,
+        self, question: Question, passages: Sequence[Hit], full_text: Callable[[Hit], str]
     ) -> tuple[list[_Candidate], np.ndarray]:
         """The candidate sentences and their signals, one row each, in :attr:`AnswerWeights.SIGNALS` order."""
         candidates = self.candidates(passages, full_text)
         best_passage = max((hit.score for hit in passages), default=0.0)
-        rows = self._signals(
-            question,
-            query_vector,
-            [c.text for c in candidates],
-            [c.hit.score - best_passage for c in candidates],
-            context,
-        )
+        rows = self._signals(question, [c.text for c in candidates], [c.hit.score - best_passage for c in candidates])
         return candidates, rows
 
 

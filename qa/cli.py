@@ -13,9 +13,10 @@ from qa.archive import Archive, default_index_path
 from qa.evaluation import LANGUAGES, READER_TABLE_HEADER, TABLE_HEADER, evaluate, evaluate_reader, results_json
 from qa.importing import DEFAULT_BATCH_ARTICLES, ImportProgress
 from qa.parsing import BERLIN
+from qa.question import RetrievalMode
 from qa.reading import shared_reader
 from qa.records import Hit, ImportStatus
-from qa.retrieval import FusionWeights, RetrievalMode
+from qa.retrieval import FusionWeights
 from qa.store import ArchiveIndexError
 from qa.translation import shared_dictionary
 from qa.vectors import VectorLayout
@@ -255,9 +256,9 @@ def ask(
     as_json: bool,
 ) -> None:
     """Answer QUESTION: the short answer, the sentence that holds it, and the sources."""
-    answer = _open(index_path).ask(
-        question, k=k, since=_date(since), until=_date(until), tags=list(tags) or None, mode=mode
-    )
+    archive = _open(index_path)
+    archive.warm_up(background=True)
+    answer = archive.ask(question, k=k, since=_date(since), until=_date(until), tags=list(tags) or None, mode=mode)
     if as_json:
         click.echo(answer.to_json())
         return
@@ -277,6 +278,8 @@ def ask(
     click.echo("\nSources:")
     for rank, hit in enumerate(answer.sources, start=1):
         click.echo(_format_hit(rank, hit))
+    if answer.analysis is not None:
+        click.echo("\nQuestion read as: " + " · ".join(answer.analysis.describe()))
 
 
 @main.command(name="eval")

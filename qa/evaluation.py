@@ -24,9 +24,10 @@ from qa.archive import Archive
 from qa.chunking import Chunker
 from qa.embedding import Embedder
 from qa.parsing import parse_json_record
+from qa.question import RetrievalMode
 from qa.reading import Passage, Reader
 from qa.records import stable_hash
-from qa.retrieval import FusionWeights, RetrievalMode
+from qa.retrieval import FusionWeights
 
 CUTOFFS = (1, 5, 10)
 LANGUAGES = ("en", "de")

@@ -11,14 +11,15 @@ and an English question's words also by their German translations (``qa.translat
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import Stemmer
 
-from qa.translation import Dictionary, is_english
+from qa.translation import Dictionary
+from qa.words import Language, language_of, word_parts
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _STOPWORDS = frozenset(
     """
     aber alle allem allen aller alles als also am an ander andere anderem anderen anderer anderes auch auf aus bei
@@ -51,14 +52,23 @@ def is_stopword(word: str) -> bool:
     return word.lower() in _STOPWORDS
 
 
-def words(text: str) -> list[str]:
-    """Lower-cased words and numbers of ``text``, stopwords left out."""
-    return [w for w in (m.group().lower() for m in _WORD.finditer(text)) if w not in _STOPWORDS]
+def content_words(text: str) -> list[str]:
+    """Lower-cased words and numbers of ``text`` (compounds taken apart), stopwords left out."""
+    return [w for w in (part.lower() for part in word_parts(text)) if w not in _STOPWORDS]
 
 
 def document_terms(text: str) -> str:
     """What FTS5 stores for a chunk: its words, German-stemmed, separated by spaces."""
-    return " ".join(_german.stemWords(words(text)))
+    return " ".join(_german.stemWords(content_words(text)))
+
+
+def translations(text: str, dictionary: Dictionary | None) -> dict[str, tuple[str, ...]]:
+    """The German translations of each content word of the English ``text``; words the
+    ``dictionary`` does not know are left out."""
+    if dictionary is None:
+        return {}
+    found = {word: dictionary.translate(word) for word in dict.fromkeys(content_words(text))}
+    return {word: translated for word, translated in found.items() if translated}
 
 
 PREFIX_LETTERS = 5
@@ -82,17 +92,26 @@ class LexicalQuery:
     groups: tuple[tuple[str, ...], ...]
 
     @classmethod
-    def parse(cls, question: str, prefixes: bool = True, dictionary: Dictionary | None = None) -> LexicalQuery:
-        """One group per word; with a ``dictionary``, an English question's words also carry
-        their German translations, stemmed ("negotiates": verhandelt, unterhandelt)."""
-        translate = dictionary is not None and is_english(question)
+    def of(
+        cls, text: str, prefixes: bool = True, translated: Mapping[str, Sequence[str]] | None = None
+    ) -> LexicalQuery:
+        """One group per content word of ``text``: its stems, the word itself, a prefix (with
+        ``prefixes``) and its German translations in ``translated``, stemmed ("negotiates":
+        verhandelt, unterhandelt)."""
+        translated = translated or {}
         groups = []
-        for word in words(question):
+        for word in content_words(text):
             variants = _query_variants(word, prefixes)
-            if translate:
-                variants += tuple(_german.stemWords([t.lower() for t in dictionary.translate(word)]))
+            if word in translated:
+                variants += tuple(_german.stemWords([t.lower() for t in translated[word]]))
             groups.append(tuple(dict.fromkeys(variants)))
         return cls(tuple(dict.fromkeys(groups)))
+
+    @classmethod
+    def parse(cls, text: str, prefixes: bool = True, dictionary: Dictionary | None = None) -> LexicalQuery:
+        """:meth:`of`, with an English text's words translated through ``dictionary``."""
+        english = language_of(text) is Language.ENGLISH
+        return cls.of(text, prefixes, translations(text, dictionary) if english else None)
 
     @property
     def terms(self) -> list[str]:

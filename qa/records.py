@@ -7,6 +7,10 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qa.question import Question
 
 PARAGRAPH_SEPARATOR = "\n\n"
 
@@ -143,9 +147,10 @@ class Answer:
     ``source``), ``short_score`` the reader's confidence in it (0-1); all three are None when no
     passage answers, and ``sentence`` is then the best sentence by the other signals.
     ``sentence`` is None when nothing relevant was found; ``sources`` then still holds the
-    closest passages, for a reader who wants to see what fell short. ``context`` is the
-    earlier conversation a follow-up question was read with; ``when`` the time the question
-    named, as it was applied.
+    closest passages, for a reader who wants to see what fell short. ``analysis`` is the
+    question as it was read (:class:`~qa.question.Question`): its language and terms, the
+    earlier conversation a follow-up was read with (``context``), the time it named as it was
+    applied (``when``).
     """
 
     question: str
@@ -154,8 +159,7 @@ class Answer:
     span: Span | None
     score: float
     sources: tuple[Hit, ...] = ()
-    context: str | None = None
-    when: TimeWindow | None = None
+    analysis: Question | None = field(default=None, repr=False)
     short: str | None = None
     short_span: Span | None = None
     short_score: float | None = None
@@ -164,14 +168,30 @@ class Answer:
     def found(self) -> bool:
         return self.sentence is not None
 
+    @property
+    def context(self) -> str | None:
+        return self.analysis.context if self.analysis else None
+
+    @property
+    def when(self) -> TimeWindow | None:
+        return self.analysis.when if self.analysis else None
+
     def to_json(self) -> str:
-        """The whole answer as JSON: spans as ``{"start", "end"}``, times in ISO 8601."""
-        return json.dumps(asdict(self), ensure_ascii=False, indent=2, default=_json_value)
+        """The whole answer as JSON: spans as ``{"start", "end"}``, times in ISO 8601; the
+        question as it was read under ``analysis``, its lines for a person under ``read_as``."""
+        data = asdict(self)
+        data["context"], data["when"] = self.context, asdict(self.when) if self.when else None
+        if self.analysis is not None:
+            data["analysis"].pop("vector")
+            data["analysis"]["read_as"] = self.analysis.describe()
+        return json.dumps(data, ensure_ascii=False, indent=2, default=_json_value)
 
 
 def _json_value(value: object) -> object:
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 

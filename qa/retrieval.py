@@ -18,28 +18,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
-from enum import StrEnum
 
 import numpy as np
 
-from qa.conversation import CONTINUITY_BONUS, FollowUp
-from qa.embedding import Embedder
+from qa.conversation import CONTINUITY_BONUS
 from qa.lexical import LexicalQuery
-from qa.records import Hit, TimeWindow
+from qa.question import Question, RetrievalMode
+from qa.records import Hit
 from qa.store import IndexStore, Snapshot
-from qa.translation import Dictionary
 
 OVERFETCH = 4
 PREFERRED_TIME_BONUS = 0.03
 """Added to the score of a chunk published in the time a question names without restricting
 to it (a year on its own): about the gap between a good passage and the next best one."""
-
-
-class RetrievalMode(StrEnum):
-    DENSE = "dense"
-    BM25 = "bm25"
-    HYBRID = "hybrid"
 
 
 @dataclass(frozen=True)
@@ -107,40 +98,30 @@ def best_per_article(ranked: Sequence[Hit], k: int) -> list[Hit]:
     return list(best.values())[:k]
 
 
-PassageScorer = Callable[[str, np.ndarray, Sequence[Hit], str | None], list[float]]
+PassageScorer = Callable[[Question, Sequence[Hit]], list[float]]
 """How well each passage answers the question, by its best sentence (see ``AnswerFinder.passage_scores``)."""
 
 
 class Retriever:
+    """Ranks the chunks of the archive for an analysed :class:`~qa.question.Question`."""
+
     def __init__(
         self,
         store: IndexStore,
-        embedder: Embedder,
         weights: FusionWeights | None = None,
         passage_scorer: PassageScorer | None = None,
-        dictionary: Dictionary | None = None,
     ) -> None:
         self.store = store
-        self.embedder = embedder
         self.weights = weights or FusionWeights()
         self.passage_scorer = passage_scorer
-        self.dictionary = dictionary
 
-    def rank(
-        self,
-        snapshot: Snapshot,
-        question: str,
-        query_vector: np.ndarray,
-        limit: int,
-        allowed: np.ndarray | None,
-        mode: RetrievalMode,
-    ) -> list[Ranked]:
+    def rank(self, snapshot: Snapshot, question: Question, limit: int, allowed: np.ndarray | None) -> list[Ranked]:
         """Chunk ids with their ranking score and cosine similarity, best first."""
-        if mode is RetrievalMode.DENSE:
+        query_vector = question.vector
+        if question.mode is RetrievalMode.DENSE:
             return [Ranked(i, s, s) for i, s in snapshot.search(query_vector, limit, allowed)]
-        dictionary = self.dictionary if self.weights.translate else None
-        query = LexicalQuery.parse(question, self.weights.prefixes, dictionary)
-        if mode is RetrievalMode.BM25:
+        query = question.terms
+        if question.mode is RetrievalMode.BM25:
             lexical = snapshot.lexical_search(query, limit, allowed)
             similarity = self._similarities(snapshot, query_vector, [i for i, _ in lexical])
             return [Ranked(i, s, similarity[i]) for i, s in lexical]
@@ -163,40 +144,27 @@ class Retriever:
         vectors = np.vstack([snapshot.vectors.reconstruct(int(i)) for i in ids])
         return dict(zip(ids, (vectors @ query_vector).tolist(), strict=True))
 
-    def chunks(
-        self,
-        question: str,
-        limit: int,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        tags: Sequence[str] | None = None,
-        query_vector: np.ndarray | None = None,
-        mode: RetrievalMode = RetrievalMode.HYBRID,
-        prefer: TimeWindow | None = None,
-        follow_up: FollowUp | None = None,
-    ) -> list[Hit]:
+    def chunks(self, question: Question, limit: int, snapshot: Snapshot | None = None) -> list[Hit]:
         """The ``limit`` best chunks, several per article allowed, best first; those published
-        within ``prefer`` ranked up by :data:`PREFERRED_TIME_BONUS`. For a follow-up, the
-        earlier turns are searched for with the question (``query_vector`` then blends both),
+        within ``question.prefer`` ranked up by :data:`PREFERRED_TIME_BONUS`. For a follow-up,
+        the earlier turns are searched for with the question (its vector and terms hold both),
         and the last answer's article is ranked up by :data:`CONTINUITY_BONUS`."""
         if limit <= 0:
             raise ValueError(f"limit must be greater than 0, got {limit}")
-        if since and until and since > until:
-            raise ValueError(f"since ({since:%Y-%m-%d}) is after until ({until:%Y-%m-%d})")
-        snapshot = self.store.snapshot()
+        snapshot = snapshot or self.store.snapshot()
         if snapshot.vectors.ntotal == 0:
             return []
-        if query_vector is None:
-            query_vector = self.embedder.embed_queries([question])[0]
-        allowed = snapshot.filtered_chunk_ids(since, until, tags) if (since or until or tags) else None
-        mode = RetrievalMode(mode)
-        rerank = mode is RetrievalMode.HYBRID and self.passage_scorer is not None and self.weights.sentence > 0
-        fetch = limit * OVERFETCH if prefer or follow_up else limit
+        allowed = (
+            snapshot.filtered_chunk_ids(question.since, question.until, question.tags or None)
+            if question.filtered
+            else None
+        )
+        follow_up = question.follow_up
+        rerank = question.mode is RetrievalMode.HYBRID and self.passage_scorer is not None and self.weights.sentence > 0
+        fetch = limit * OVERFETCH if question.prefer or follow_up else limit
         if rerank:
             fetch = max(fetch, self.weights.reranked)
-        context = follow_up.context if follow_up else None
-        searched = f"{question} {context}" if context else question
-        ranked = self.rank(snapshot, searched, query_vector, fetch, allowed, mode)
+        ranked = self.rank(snapshot, question, fetch, allowed)
         chunks = snapshot.chunks([r.chunk_id for r in ranked])
         owners = snapshot.owners(chunk.owner_id for chunk in chunks.values())
         hits = []
@@ -219,42 +187,31 @@ class Retriever:
             )
         if rerank:
             top = hits[: self.weights.reranked]
-            lifts = self.passage_scorer(question, query_vector, top, context)
+            lifts = self.passage_scorer(question, top)
             top = [
                 replace(hit, score=hit.score + self.weights.sentence * lift)
                 for hit, lift in zip(top, lifts, strict=True)
             ]
             hits = sorted(top, key=lambda hit: hit.score, reverse=True) + hits[len(top) :]
-        if prefer or (follow_up and follow_up.articles):
-            hits = [replace(hit, score=hit.score + self._bonus(hit, prefer, follow_up)) for hit in hits]
+        if question.prefer or (follow_up and follow_up.articles):
+            hits = [replace(hit, score=hit.score + self._bonus(hit, question)) for hit in hits]
             hits.sort(key=lambda hit: hit.score, reverse=True)
         return hits[:limit]
 
     @staticmethod
-    def _bonus(hit: Hit, prefer: TimeWindow | None, follow_up: FollowUp | None) -> float:
+    def _bonus(hit: Hit, question: Question) -> float:
+        prefer, follow_up = question.prefer, question.follow_up
         bonus = PREFERRED_TIME_BONUS if prefer and prefer.contains(hit.published) else 0.0
         return bonus + (CONTINUITY_BONUS if follow_up and hit.article_id in follow_up.articles else 0.0)
 
-    def search(
-        self,
-        question: str,
-        k: int = 5,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        tags: Sequence[str] | None = None,
-        query_vector: np.ndarray | None = None,
-        mode: RetrievalMode = RetrievalMode.HYBRID,
-        prefer: TimeWindow | None = None,
-        follow_up: FollowUp | None = None,
-    ) -> list[Hit]:
+    def search(self, question: Question, k: int = 5, snapshot: Snapshot | None = None) -> list[Hit]:
         """The ``k`` best-matching articles (or teasers), each by its best chunk."""
         if k <= 0:
             raise ValueError(f"k must be greater than 0, got {k}")
-        if query_vector is None:
-            query_vector = self.embedder.embed_queries([question])[0]
+        snapshot = snapshot or self.store.snapshot()
         fetch = k * OVERFETCH
         while True:
-            ranked = self.chunks(question, fetch, since, until, tags, query_vector, mode, prefer, follow_up)
+            ranked = self.chunks(question, fetch, snapshot)
             best = best_per_article(ranked, k)
             if len(best) >= k or len(ranked) < fetch:
                 return best

@@ -42,26 +42,9 @@ _BASE64 = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmno
 _ANNOTATION = re.compile(r"\[[^\]]*\]|<[^>]*>|\([^)]*\)|\{[^}]*\}")
 _GERMAN_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 
-_ENGLISH_MARKERS = frozenset(
-    "the of what which who whom whose when where why how did does do is are were has have to on by with from "
-    "that this and for a an its their".split()
-)
-_GERMAN_MARKERS = frozenset(
-    "der die das den dem des ein eine einer eines einem wer wann wo wie warum welche welcher welches welchen ist "
-    "sind wurde wurden hat haben und für von mit zu zum zur im auf aus bei nach über".split()
-)
-
 
 class DictionaryError(ValueError):
     """A dictionary file that cannot be read; the message names the file and the reason."""
-
-
-def is_english(question: str) -> bool:
-    """Whether ``question`` reads as English rather than German, by its function words."""
-    words = [w.lower() for w in re.findall(r"[^\W\d_]+", question)]
-    english = sum(w in _ENGLISH_MARKERS for w in words)
-    german = sum(w in _GERMAN_MARKERS for w in words)
-    return english > german
 
 
 def _decode_number(text: str, path: Path, line: int) -> int:

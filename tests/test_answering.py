@@ -4,9 +4,7 @@ import numpy as np
 import pytest
 
 from qa.answering import (
-    AnswerKind,
     _content_tokens,
-    expected_answer_kind,
     highlight_html,
     offers_answer_kind,
     word_alignment,
@@ -14,6 +12,7 @@ from qa.answering import (
 )
 from qa.chunking import split_sentences
 from qa.lexical import LexicalQuery
+from qa.question import AnswerKind, expected_answer_kind
 from qa.records import Span
 from tests.test_translation import write_dictd
 

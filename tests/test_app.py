@@ -88,6 +88,7 @@ def test_a_follow_up_is_read_with_the_conversation(tmp_path, monkeypatch):
     assert "Rustem Umjerow" in answers[0]
     assert "Dmitrijew" in answers[1]
     assert "Read as a follow-up to: Who leads the Ukrainian delegation?" in html_of(app)
+    assert "English, translated terms: " in html_of(app) and "Asks for: a person" in html_of(app)
 
 
 def test_a_time_named_in_the_question_is_applied_and_shown(tmp_path, monkeypatch):

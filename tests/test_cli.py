@@ -22,6 +22,7 @@ def test_import_ask_search_stats(tmp_path):
     assert first.startswith("Rustem Umjerow  (reader's confidence")
     assert "Chefunterhändler Rustem Umjerow" in second
     assert "2025-12-18" in result.output
+    assert result.output.splitlines()[-1].startswith("Question read as: English, translated terms: leads → ")
 
     result = runner.invoke(main, ["ask", "Who leads the Ukrainian delegation?", "--index", index, "--json"])
     assert result.exit_code == 0, result.output
@@ -29,6 +30,7 @@ def test_import_ask_search_stats(tmp_path):
     assert answer["short"] == "Rustem Umjerow" and 0.5 < answer["short_score"] <= 1
     assert answer["sentence"][answer["short_span"]["start"] - answer["span"]["start"] :].startswith("Rustem")
     assert answer["source"]["published"].startswith("2025-12-18T12:21")
+    assert answer["analysis"]["language"] == "en" and answer["analysis"]["read_as"][-1] == "Asks for: a person"
 
     result = runner.invoke(main, ["import", str(SEEDS), "--index", index])
     assert result.exit_code == 0 and "1 unchanged" in result.output

@@ -36,7 +36,7 @@ def test_seed_questions_are_answered(seed_archive, question, expected):
 
 @pytest.mark.parametrize(("question", "expected"), SEED_QUESTIONS)
 def test_the_right_chunk_ranks_near_the_top(seed_archive, question, expected):
-    ranked = seed_archive._retriever.chunks(question, 20)
+    ranked = seed_archive._retriever.chunks(seed_archive.analyse(question), 20)
     rank = next(i for i, hit in enumerate(ranked, start=1) if expected in hit.text)
     assert rank <= 3, f"{question!r}: right chunk at rank {rank}"
 

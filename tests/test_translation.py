@@ -2,14 +2,14 @@
 
 import gzip
 import time
-from dataclasses import replace
 
 import pytest
 
 from qa import Archive
 from qa.lexical import LexicalQuery
 from qa.retrieval import FusionWeights
-from qa.translation import Dictionary, DictionaryError, is_english, shared_dictionary
+from qa.translation import Dictionary, DictionaryError, shared_dictionary
+from qa.words import Language, language_of
 
 _BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
@@ -87,7 +87,7 @@ def test_english_questions_get_german_terms_and_german_ones_do_not(tmp_path):
     ],
 )
 def test_the_question_language_is_read_from_its_function_words(question, english):
-    assert is_english(question) is english
+    assert (language_of(question) is Language.ENGLISH) is english
 
 
 def test_a_broken_dictionary_names_the_file_and_translates_nothing(tmp_path, caplog):
@@ -122,13 +122,14 @@ def test_english_words_find_german_text_through_the_dictionary(seed_archive):
     question = "Where are the negotiators on their way to?"
     translated = seed_archive.search(question, k=1, mode="bm25")
     assert translated and "Unterhändler seien bereits auf dem Weg" in translated[0].text
-    retriever = seed_archive._retriever
-    weights = retriever.weights
+    assert "Unterhändler" in dict(seed_archive.analyse(question).translated)["negotiators"]
+    analyser = seed_archive._questions
+    dictionary = analyser.dictionary
     try:
-        retriever.weights = replace(weights, translate=False)
+        analyser.dictionary = None
         assert seed_archive.search(question, k=1, mode="bm25") == []
     finally:
-        retriever.weights = weights
+        analyser.dictionary = dictionary
     assert FusionWeights().translate
 
 
@@ -136,7 +137,8 @@ def test_an_archive_opened_without_translation_uses_no_dictionary(tmp_path, embe
     assert Archive.open(tmp_path / "with", embedder=embedder).stats().dictionary == shared_dictionary().path
     untranslated = Archive.open(tmp_path / "without", embedder=embedder, fusion=FusionWeights(translate=False))
     assert untranslated.stats().dictionary is None
-    assert untranslated._answers.dictionary is None and untranslated._retriever.dictionary is None
+    assert untranslated._questions.dictionary is None
+    assert untranslated.analyse("Who negotiates?").translated == ()
 
 
 def test_the_dictionary_is_read_once_into_a_cache_and_again_when_it_changes(tmp_path):

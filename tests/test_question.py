@@ -1,0 +1,84 @@
+"""The query stage: a question is read once, and the stages after it read what it decided."""
+
+import json
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from qa.lexical import LexicalQuery, document_terms
+from qa.parsing import BERLIN
+from qa.question import AnswerKind, QuestionAnalyser, RetrievalMode
+from qa.words import Language, language_of, word_parts, words
+from tests.conftest import write_article
+from tests.test_translation import ENTRIES, write_dictd
+
+
+def test_an_english_question_is_read_once_with_its_translations(tmp_path, archive, embedder):
+    dictionary = write_dictd(tmp_path / "eng-deu", ENTRIES)
+    analyser = QuestionAnalyser(embedder, dictionary)
+    asked = analyser.analyse("Who will negotiate for the delegation?", archive.store.snapshot(), mode="bm25")
+    assert asked.language is Language.ENGLISH
+    assert asked.kind is AnswerKind.PERSON
+    assert asked.mode is RetrievalMode.BM25
+    assert "verhandeln" in dict(asked.translated)["negotiate"]
+    assert "verhandel" in asked.terms.terms and "negot*" in asked.terms.terms
+    assert "verhandel" in asked.words.terms and "negot*" not in asked.words.terms
+    assert asked.terms == LexicalQuery.parse("Who will negotiate for the delegation?", dictionary=dictionary)
+    assert np.isclose(np.linalg.norm(asked.vector), 1.0, atol=1e-5)
+    assert "English, translated terms: negotiate → " in "\n".join(asked.describe())
+
+    german = analyser.analyse("Wer verhandelt für die Delegation?", archive.store.snapshot())
+    assert german.language is Language.GERMAN and german.translated == ()
+
+
+def test_a_follow_up_carries_its_context_into_terms_and_vector(seed_archive):
+    first = seed_archive.ask("Who leads the Ukrainian delegation?")
+    alone = seed_archive.analyse("And who negotiates for Russia?")
+    continued = seed_archive.analyse("And who negotiates for Russia?", history=[first])
+    assert alone.follow_up is None and alone.context is None
+    assert continued.context == "Who leads the Ukrainian delegation?"
+    assert continued.follow_up.articles == {first.source.article_id}
+    assert "ukrainian" in continued.terms.terms and "ukrainian" not in alone.terms.terms
+    assert continued.words == alone.words
+    assert float(continued.vector @ alone.vector) < 0.999
+    assert continued.describe()[0] == "Read as a follow-up to: Who leads the Ukrainian delegation?"
+    answer = seed_archive.ask("And who negotiates for Russia?", history=[first])
+    assert answer.analysis.context == answer.context == continued.context
+
+
+@pytest.mark.slow
+def test_the_time_a_question_names_is_applied_in_its_analysis(archive, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_article(folder, "old.txt", "Hafen alt", "10.11.2025 - 09:00:00", ["Der Hafen meldete 40 Schiffe."])
+    write_article(folder, "new.txt", "Hafen neu", "12.12.2025 - 09:00:00", ["Der Hafen meldete 75 Schiffe."])
+    archive.import_paths([folder])
+    asked = archive.analyse("Wie viele Schiffe meldete der Hafen im November?")
+    assert asked.when.restrict and asked.since.month == 11 and asked.until.month == 11
+    assert asked.kind is AnswerKind.NUMBER and asked.filtered
+    assert any(line.startswith("Time: in 11/2025") for line in asked.describe())
+    caller = datetime(2025, 12, 1, tzinfo=BERLIN)
+    chosen = archive.analyse("Wie viele Schiffe meldete der Hafen im November?", since=caller, tags=["Test"])
+    assert chosen.when is None and chosen.since == caller and chosen.tags == ("Test",)
+    with pytest.raises(ValueError, match="is after until"):
+        archive.analyse("Schiffe?", since=caller, until=datetime(2025, 11, 1, tzinfo=BERLIN))
+
+
+def test_the_answer_keeps_the_question_as_read_and_its_json_says_so(seed_archive):
+    answer = seed_archive.ask("Who leads the Ukrainian delegation?")
+    assert answer.analysis.text == answer.question
+    data = json.loads(answer.to_json())
+    assert data["analysis"]["language"] == "en" and data["analysis"]["kind"] == "person"
+    assert "vector" not in data["analysis"]
+    assert data["analysis"]["read_as"] == answer.analysis.describe()
+    assert data["context"] is None and data["when"] is None
+
+
+def test_one_word_pattern_cuts_questions_and_documents_alike():
+    text = "Der Witkoff-Gesandte traf G7-Vertreter 2025."
+    assert words(text) == ["Der", "Witkoff-Gesandte", "traf", "G7-Vertreter", "2025"]
+    assert word_parts(text) == ["Der", "Witkoff", "Gesandte", "traf", "G7", "Vertreter", "2025"]
+    assert set(LexicalQuery.parse(text, prefixes=False).terms) >= set(document_terms(text).split())
+    assert language_of("Who met the envoy?") is Language.ENGLISH
+    assert language_of("Umjerow") is Language.GERMAN
