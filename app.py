@@ -21,6 +21,7 @@ from qa.archive import default_index_path
 from qa.dates import day_bounds
 from qa.importing import ImportProgress
 from qa.models import models_ready, prepare_models
+from qa.records import more_versions
 from qa.uploads import ACCEPTED_SUFFIXES, MAX_UPLOAD_FILES
 
 SEEDS = Path(os.environ.get("QA_SEEDS", Path(__file__).parent / "seeds"))
@@ -53,9 +54,11 @@ def source_html(rank: int, hit: Hit, answer: Answer) -> str:
     short = answer.short_span if holding else None
     label = "<span class='qa-teaser'>Teaser</span> " if hit.is_teaser else ""
     tags = f" · {html.escape(', '.join(hit.tags))}" if hit.tags else ""
+    changed = hit.wire is not None and hit.wire.signal in ("correction", "update")
+    origin = f" · <span class='qa-origin{' qa-changed' if changed else ''}'>{html.escape(hit.origin)}</span>"
     return (
         f"<div class='qa-source'><b>{rank}. {label}{html.escape(hit.title)}</b><br>"
-        f"<small>{when(hit)}{tags}</small>"
+        f"<small>{when(hit)}{origin if hit.origin else ''}{tags}</small>"
         f"<p class='qa-passage'>{highlight_html(passage.text, mark, passage.span.start, short)}</p></div>"
     )
 
@@ -104,6 +107,13 @@ def shorten(text: str, limit: int) -> str:
 
 def show_source(rank: int, hit: Hit, answer: Answer, archive: Archive) -> None:
     st.html(source_html(rank, hit, answer))
+    if hit.copies:
+        with st.expander(more_versions(hit.copies)):
+            st.html(
+                "<ul class='qa-copies'>"
+                + "".join(f"<li>{html.escape(copy.title)} · {html.escape(copy.describe())}</li>" for copy in hit.copies)
+                + "</ul>"
+            )
     if not hit.is_teaser:
         with st.expander("Whole article"):
             article = archive.article(hit.article_id)
@@ -217,6 +227,7 @@ with st.sidebar:
     st.subheader("Filters")
     days = st.date_input("Published between", value=(), format="DD.MM.YYYY")
     tags = st.multiselect("Tags", [tag for tag, _count in archive.tags()])
+    outlets = st.multiselect("Outlets", [outlet for outlet, _count in archive.outlets()])
     k = st.slider("Sources", 1, 20, 5)
     if st.button("New conversation"):
         st.session_state.turns = []
@@ -231,6 +242,7 @@ st.html(
     ".qa-short{background:#ffc53d;font-weight:700}"
     ".qa-source{margin:.6rem 0 .2rem}.qa-passage{margin:.2rem 0;white-space:pre-line}"
     ".qa-article{white-space:pre-line}"
+    ".qa-changed{background:#fff7e6;border-radius:.3rem;padding:0 .3rem}"
     ".qa-failed{background:#fff1f0;border-left:4px solid #cf1322;padding:.3rem .5rem;margin:.3rem 0}"
     "mark{background:#ffe58f;padding:0 .1rem}.qa-teaser{background:#e6f4ff;border-radius:.3rem;"
     "padding:0 .3rem;font-size:.8rem}</style>"
@@ -253,6 +265,8 @@ if question := st.chat_input("Ask in German or English…"):
     with st.chat_message("user"):
         st.html(f"<div>{html.escape(question)}</div>")
     with st.chat_message("assistant"), st.spinner("Searching…"):
-        answer = archive.ask(question, k=k, since=since, until=until, tags=tags or None, history=turns)
+        answer = archive.ask(
+            question, k=k, since=since, until=until, tags=tags or None, history=turns, outlets=outlets or None
+        )
         show_answer(answer, archive)
     turns.append(answer)

@@ -6,7 +6,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +17,7 @@ from qa.answering import MIN_RELEVANCE, SOURCE_GAP, AnswerFinder, relevant_sourc
 from qa.chunking import Chunker, ChunkingConfig
 from qa.embedding import Embedder, shared_embedder
 from qa.importing import DEFAULT_BATCH_ARTICLES, Importer, ImportProgress, ProgressCallback
-from qa.question import Question, QuestionAnalyser, RetrievalMode
+from qa.question import Question, QuestionAnalyser, RetrievalMode, now_in_berlin
 from qa.reading import Reader, shared_reader
 from qa.records import Answer, Article, Hit, ImportOutcome, ImportReport, ImportStatus, Teaser
 from qa.retrieval import OVERFETCH, FusionWeights, Retriever, best_per_article
@@ -38,6 +38,14 @@ def default_index_path() -> Path:
 
 
 @dataclass(frozen=True)
+class WireCounts:
+    embargoed: int
+    """Wire stories stored under an embargo that has not ended: not searched yet."""
+    withdrawn: int
+    """Wire stories the agency canceled or withheld: kept on record, not searched."""
+
+
+@dataclass(frozen=True)
 class ArchiveStats:
     path: Path
     model: str
@@ -48,6 +56,7 @@ class ArchiveStats:
     layout: str
     dictionary: Path | None = None
     """The English-German dictionary that English question words are translated with for BM25."""
+    wire: WireCounts = WireCounts(0, 0)
 
 
 @dataclass(frozen=True)
@@ -87,14 +96,16 @@ class Archive:
         fusion: FusionWeights | None = None,
         dictionary: Dictionary | None = None,
         reader: Reader | None = None,
+        clock: Callable[[], datetime] = now_in_berlin,
     ) -> None:
         self.store = store
+        self.clock = clock
         self.embedder = embedder
         self.chunker = chunker
         fusion = fusion or FusionWeights()
         self.dictionary = dictionary if fusion.translate else None
         self.reader = reader
-        self._questions = QuestionAnalyser(embedder, self.dictionary, prefixes=fusion.prefixes)
+        self._questions = QuestionAnalyser(embedder, self.dictionary, fusion.prefixes, clock)
         self._answers = AnswerFinder(embedder, reader=reader)
         self._retriever = Retriever(store, fusion, self._answers.passage_scores)
 
@@ -106,16 +117,18 @@ class Archive:
         chunking: ChunkingConfig | None = None,
         fusion: FusionWeights | None = None,
         short_answers: bool = True,
+        clock: Callable[[], datetime] = now_in_berlin,
     ) -> Archive:
         """Open the index at ``path`` (created on first import); checks format and model now.
         English questions are matched lexically through the installed English-German dictionary
         (see ``qa.translation``), if there is one. With ``short_answers``, answers carry the span
-        the reader (``qa.reading``) finds in the top passages."""
+        the reader (``qa.reading``) finds in the top passages. ``clock`` says what time it is:
+        a wire story under embargo is searched only once its embargo has ended."""
         embedder = embedder or shared_embedder()
         store = IndexStore(Path(path) if path else default_index_path(), embedder.name, embedder.dimension)
         store.snapshot()
         reader = shared_reader() if short_answers else None
-        return cls(store, embedder, Chunker(chunking), fusion, shared_dictionary(), reader)
+        return cls(store, embedder, Chunker(chunking), fusion, shared_dictionary(), reader, clock)
 
     def warm_up(self, background: bool = False) -> threading.Thread | None:
         """Load the embedding model, the reader and the dictionary now (in a thread with
@@ -248,11 +261,15 @@ class Archive:
         tags: Sequence[str] | None = None,
         mode: RetrievalMode | str = RetrievalMode.HYBRID,
         history: Sequence[Answer] = (),
+        outlets: Sequence[str] | None = None,
+        collapse: bool = True,
     ) -> Question:
         """``question`` as :meth:`search` and :meth:`ask` read it: language, terms and their
         translations, the kind of answer asked for, the time named and how it applies, the
         conversation it continues, the query vector (see ``qa.question``)."""
-        return self._questions.analyse(question, self.store.snapshot(), since, until, tags, mode, history)
+        return self._questions.analyse(
+            question, self.store.snapshot(), since, until, tags, mode, history, outlets=outlets, collapse=collapse
+        )
 
     def search(
         self,
@@ -262,14 +279,20 @@ class Archive:
         until: datetime | None = None,
         tags: Sequence[str] | None = None,
         mode: RetrievalMode | str = RetrievalMode.HYBRID,
+        outlets: Sequence[str] | None = None,
+        collapse: bool = True,
     ) -> list[Hit]:
         """The ``k`` most relevant articles or teasers, each by its best passage.
 
         ``mode`` is ``hybrid`` (dense and BM25 fused), ``dense`` or ``bm25``. A time the
-        question names is applied as :meth:`ask` does.
+        question names is applied as :meth:`ask` does; ``outlets`` keeps articles of those outlets only.
+        A story printed by several outlets is one hit, its other copies in ``Hit.copies``;
+        ``collapse=False`` lists every copy as a hit of its own.
         """
         snapshot = self.store.snapshot()
-        asked = self._questions.analyse(question, snapshot, since, until, tags, mode)
+        asked = self._questions.analyse(
+            question, snapshot, since, until, tags, mode, outlets=outlets, collapse=collapse
+        )
         return self._retriever.search(asked, k, snapshot)
 
     def ask(
@@ -283,6 +306,8 @@ class Archive:
         min_relevance: float = MIN_RELEVANCE,
         mode: RetrievalMode | str = RetrievalMode.HYBRID,
         source_gap: float = SOURCE_GAP,
+        outlets: Sequence[str] | None = None,
+        collapse: bool = True,
     ) -> Answer:
         """The short answer to ``question``, the sentence that holds it, where it stands, and the sources.
 
@@ -295,10 +320,13 @@ class Archive:
         A time the question names ("im Dezember 2025", "last week", "2024"), read relative to
         the newest article, restricts the search (or, for a bare year, ranks that year first)
         unless ``since``/``until`` are given; ``Answer.when`` says how it was read, and
-        ``Answer.analysis`` holds the whole question as it was read.
+        ``Answer.analysis`` holds the whole question as it was read. Copies of one story are read
+        and listed once, as :meth:`search` shows them, unless ``collapse`` is False.
         """
         snapshot = self.store.snapshot()
-        asked = self._questions.analyse(question, snapshot, since, until, tags, mode, history)
+        asked = self._questions.analyse(
+            question, snapshot, since, until, tags, mode, history, outlets=outlets, collapse=collapse
+        )
         passage_count = max(ANSWER_PASSAGES, k)
         fetch = passage_count * OVERFETCH
         ranked = self._retriever.chunks(asked, fetch, snapshot)
@@ -306,6 +334,8 @@ class Archive:
         sources = best_per_article(ranked, k)
         if len(sources) < k and len(ranked) == fetch:
             sources = self._retriever.search(asked, k, snapshot)
+        elif asked.collapse:
+            sources = self._retriever.with_copies(asked, sources, snapshot)
         bodies: dict[str, str] = {}
 
         def full_text(hit: Hit) -> str:
@@ -331,6 +361,10 @@ class Archive:
     def teasers(self) -> list[Teaser]:
         return [teaser for teaser, _seen_in in self.store.snapshot().teasers()]
 
+    def outlets(self) -> list[tuple[str, int]]:
+        """Every outlet (agency or publisher) with how many articles it gave, most first."""
+        return self.store.snapshot().outlets()
+
     def tags(self) -> list[tuple[str, int]]:
         """Every tag (and teaser section) with how many articles or teasers carry it, most used first."""
         return self.store.snapshot().tags()
@@ -347,4 +381,5 @@ class Archive:
             index_type=manifest.faiss_type if manifest else "(empty)",
             layout=manifest.vector_layout if manifest else VectorLayout.AUTO.value,
             dictionary=self.dictionary.path if self.dictionary else None,
+            wire=WireCounts(*snapshot.wire_counts(self.clock())),
         )

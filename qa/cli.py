@@ -15,7 +15,7 @@ from qa.importing import DEFAULT_BATCH_ARTICLES, ImportProgress
 from qa.parsing import BERLIN
 from qa.question import RetrievalMode
 from qa.reading import shared_reader
-from qa.records import Hit, ImportStatus
+from qa.records import Hit, ImportStatus, more_versions
 from qa.retrieval import FusionWeights
 from qa.store import ArchiveIndexError
 from qa.translation import shared_dictionary
@@ -71,8 +71,11 @@ def _format_hit(rank: int, hit: Hit) -> str:
     kind = " [teaser]" if hit.is_teaser else ""
     tags = f" ({', '.join(hit.tags)})" if hit.tags else ""
     passage = "\n   ".join(" ".join(paragraph.split()) for paragraph in hit.text.split("\n\n") if paragraph.strip())
+    origin = f" · {hit.origin}" if hit.origin else ""
+    copies = f"\n   {more_versions(hit.copies, shown=len(hit.copies))}" if hit.copies else ""
     return (
-        f"{rank}. {hit.title}{kind}{tags}\n   {date} · similarity {hit.similarity:.2f} · {hit.article_id}\n   {passage}"
+        f"{rank}. {hit.title}{kind}{tags}\n   {date}{origin} · similarity {hit.similarity:.2f} · {hit.article_id}"
+        f"\n   {passage}{copies}"
     )
 
 
@@ -114,6 +117,8 @@ def import_command(paths: tuple[Path, ...], index_path: Path | None, quiet: bool
     for outcome in report.outcomes:
         if outcome.status in (ImportStatus.IMPORTED, ImportStatus.UPDATED) and outcome.repairs:
             click.echo(f"{outcome.source}: {outcome.repairs} mojibake spans repaired", err=True)
+        if outcome.status is ImportStatus.UNCHANGED and outcome.reason:
+            click.echo(f"{outcome.source}: {outcome.reason}", err=True)
     click.echo(f"{report.summary()} in {report.seconds:.1f} s")
     if report.failed:
         sys.exit(1)
@@ -182,6 +187,7 @@ def stats(index_path: Path | None) -> None:
     click.echo(f"teasers:    {counts.teasers}")
     click.echo(f"vectors:    {counts.vectors}")
     click.echo(f"newest:     {counts.newest_article or '-'}")
+    click.echo(f"wire:       {info.wire.embargoed} under embargo, {info.wire.withdrawn} withdrawn")
     click.echo(f"dictionary: {info.dictionary or 'none (English questions reach BM25 by names and cognates only)'}")
 
 
@@ -207,6 +213,13 @@ filters = [
     click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD)."),
     click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD)."),
     click.option("--tag", "tags", multiple=True, help="Only articles with this tag (repeatable)."),
+    click.option("--outlet", "outlets", multiple=True, help="Only articles from this outlet, e.g. dpa (repeatable)."),
+    click.option(
+        "--all-versions",
+        "all_versions",
+        is_flag=True,
+        help="List every copy of a story printed by several outlets (default: once, with its copies).",
+    ),
     click.option(
         "--mode",
         type=click.Choice([m.value for m in RetrievalMode]),
@@ -228,11 +241,26 @@ def _with_filters(command):
 @index_option
 @_with_filters
 def search(
-    question: str, index_path: Path | None, k: int, since: str | None, until: str | None, tags, mode: str
+    question: str,
+    index_path: Path | None,
+    k: int,
+    since: str | None,
+    until: str | None,
+    tags,
+    outlets,
+    all_versions: bool,
+    mode: str,
 ) -> None:
     """Print the articles that best match QUESTION."""
     hits = _open(index_path).search(
-        question, k=k, since=_date(since), until=_date(until), tags=list(tags) or None, mode=mode
+        question,
+        k=k,
+        since=_date(since),
+        until=_date(until),
+        tags=list(tags) or None,
+        mode=mode,
+        outlets=list(outlets) or None,
+        collapse=not all_versions,
     )
     if not hits:
         click.echo("No matching articles.")
@@ -252,13 +280,24 @@ def ask(
     since: str | None,
     until: str | None,
     tags,
+    outlets,
+    all_versions: bool,
     mode: str,
     as_json: bool,
 ) -> None:
     """Answer QUESTION: the short answer, the sentence that holds it, and the sources."""
     archive = _open(index_path)
     archive.warm_up(background=True)
-    answer = archive.ask(question, k=k, since=_date(since), until=_date(until), tags=list(tags) or None, mode=mode)
+    answer = archive.ask(
+        question,
+        k=k,
+        since=_date(since),
+        until=_date(until),
+        tags=list(tags) or None,
+        mode=mode,
+        outlets=list(outlets) or None,
+        collapse=not all_versions,
+    )
     if as_json:
         click.echo(answer.to_json())
         return

@@ -20,7 +20,9 @@ import numpy as np
 from qa.chunking import Chunker
 from qa.embedding import Embedder
 from qa.parsing import (
+    DIGITALWIRES_SUFFIXES,
     JSONL_SUFFIXES,
+    NEWSML_SUFFIXES,
     InvalidInputError,
     discover,
     read_article_file,
@@ -28,6 +30,8 @@ from qa.parsing import (
 )
 from qa.records import Article, Chunk, ImportOutcome, ImportReport, ImportStatus, Teaser
 from qa.store import IndexStore, WriteBatch
+from qa.stories import fingerprint
+from qa.wire import parse_record, read_digitalwires_file, read_newsml_file
 
 logger = logging.getLogger(__name__)
 
@@ -97,13 +101,32 @@ def _count_records(files: list[Path]) -> int:
 
 def _records(files: list[Path]) -> Iterator[Article | InvalidInputError]:
     for path in files:
-        if path.suffix.lower() in JSONL_SUFFIXES:
-            yield from read_jsonl_file(path)
+        suffix = path.suffix.lower()
+        if suffix in JSONL_SUFFIXES:
+            yield from read_jsonl_file(path, parse=parse_record)
+        elif suffix in DIGITALWIRES_SUFFIXES:
+            yield from read_digitalwires_file(path)
+        elif suffix in NEWSML_SUFFIXES:
+            yield from read_newsml_file(path)
         else:
             try:
                 yield read_article_file(path)
             except InvalidInputError as error:
                 yield error
+
+
+def _kept_version(batch: WriteBatch, article: Article) -> str | None:
+    """Why a wire story's version changes nothing: the archive holds the same or a newer one."""
+    if article.wire is None:
+        return None
+    stored = batch.wire_version(article.id)
+    if stored is None or stored < article.wire.version:
+        return None
+    if stored > article.wire.version:
+        return f"older version {article.wire.version}, kept version {stored}"
+    if batch.find_article(article.id)[1] != article.content_hash:
+        return f"version {stored} again with other content, kept the one imported first"
+    return None
 
 
 @dataclass
@@ -166,10 +189,12 @@ class Importer:
         return report
 
     def _plan(self, batch: WriteBatch, article: Article) -> _Planned | None:
-        existing = batch.find_article(article.id) or batch.find_same_story(article.title, article.published)
+        existing = batch.find_article(article.id)
+        if existing is None and article.wire is None:
+            existing = batch.find_same_story(article.title, article.published)
         if existing and existing[1] == article.content_hash:
             return None
-        chunks = self.chunker.chunk_article(article)
+        chunks = [] if article.wire and article.wire.withdrawn else self.chunker.chunk_article(article)
         reusable = batch.reusable_vectors(existing[0]) if existing else {}
         vectors = [reusable.get(chunk.text_hash) for chunk in chunks]
         status = ImportStatus.UPDATED if existing else ImportStatus.IMPORTED
@@ -213,10 +238,11 @@ class Importer:
             teasers: list[tuple[Teaser, Chunk]] = []
             seen_teasers: set[str] = set()
             for article in articles:
-                plan = self._plan(batch, article)
+                kept = _kept_version(batch, article)
+                plan = None if kept else self._plan(batch, article)
                 if plan is None:
                     report.outcomes.append(
-                        ImportOutcome(article.source_path, ImportStatus.UNCHANGED, article.id, article.title)
+                        ImportOutcome(article.source_path, ImportStatus.UNCHANGED, article.id, article.title, kept)
                     )
                 else:
                     planned.append(plan)
@@ -251,6 +277,9 @@ class Importer:
                     batch.delete_owner(plan.replaces)
                 matrix = np.vstack(vectors) if vectors else np.zeros((0, self.embedder.dimension), np.float32)
                 batch.put_article(plan.article, plan.chunks, matrix)
+                story_print = fingerprint(plan.article.body) if plan.chunks else None
+                if story_print is not None:
+                    batch.join_story(plan.article.id, story_print)
                 report.chunks_reused += sum(1 for v in plan.vectors if v is not None)
                 report.outcomes.append(
                     ImportOutcome(

@@ -1,4 +1,5 @@
-"""Parsing the archive formats: scraped article pages (``.txt``) and JSON Lines.
+"""Parsing the archive formats: scraped article pages (``.txt``) and JSON Lines (the agency
+formats, ``.json`` and ``.xml``, are read by ``qa.wire``).
 
 Both readers yield :class:`~qa.records.Article` objects with repaired text, or raise
 :class:`InvalidInputError` naming the file (and line) and the reason. A JSON Lines file
@@ -11,7 +12,7 @@ import codecs
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -25,7 +26,9 @@ logger = logging.getLogger(__name__)
 BERLIN = ZoneInfo("Europe/Berlin")
 ARTICLE_SUFFIXES = (".txt",)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
-SUPPORTED_SUFFIXES = ARTICLE_SUFFIXES + JSONL_SUFFIXES
+DIGITALWIRES_SUFFIXES = (".json",)
+NEWSML_SUFFIXES = (".xml",)
+SUPPORTED_SUFFIXES = ARTICLE_SUFFIXES + JSONL_SUFFIXES + DIGITALWIRES_SUFFIXES + NEWSML_SUFFIXES
 DEFAULT_MAX_ARTICLE_BYTES = 5_000_000
 
 _DATE_LINE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4}) - (\d{2}):(\d{2})(?::(\d{2}))?$")
@@ -263,10 +266,13 @@ def parse_json_record(record: object, source: str, line: int) -> Article:
     )
 
 
+RecordParser = Callable[[object, str, int], Article]
+
+
 def read_jsonl_file(
-    path: Path, max_line_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
+    path: Path, max_line_bytes: int = DEFAULT_MAX_ARTICLE_BYTES, parse: RecordParser = parse_json_record
 ) -> Iterator[Article | InvalidInputError]:
-    """Yield each line's article, or the error that line gave; the file goes on."""
+    """Yield each line's article (read by ``parse``), or the error that line gave; the file goes on."""
     source = str(path)
     try:
         handle = path.open("rb")
@@ -287,7 +293,7 @@ def read_jsonl_file(
                     raise InvalidInputError(
                         source, f"invalid JSON: {error.msg} (column {error.colno})", number
                     ) from None
-                yield parse_json_record(record, source, number)
+                yield parse(record, source, number)
             except InvalidInputError as error:
                 yield InvalidInputError(error.source, error.reason, number)
         if not any_line:
@@ -306,7 +312,10 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[InvalidInputError]]:
                 found.append(path)
             else:
                 problems.append(
-                    InvalidInputError(str(path), f"unsupported file type {path.suffix or '(none)'}; use .txt or .jsonl")
+                    InvalidInputError(
+                        str(path),
+                        f"unsupported file type {path.suffix or '(none)'}; use {', '.join(SUPPORTED_SUFFIXES)}",
+                    )
                 )
         else:
             problems.append(InvalidInputError(str(path), "no such file or folder"))

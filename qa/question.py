@@ -10,7 +10,7 @@ answer's signals and the reader read that object and take nothing apart again.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -21,6 +21,7 @@ from qa.conversation import CONTEXT_WEIGHT, FollowUp, follow_up
 from qa.dates import time_window
 from qa.embedding import Embedder
 from qa.lexical import LexicalQuery, translations
+from qa.parsing import BERLIN
 from qa.records import Answer, TimeWindow
 from qa.store import Snapshot
 from qa.translation import Dictionary
@@ -63,6 +64,10 @@ _STEM_STOPWORDS = frozenset(
 """Words of four letters or more too common to say what a question is about."""
 
 
+def now_in_berlin() -> datetime:
+    return datetime.now(BERLIN)
+
+
 def expected_answer_kind(question: str) -> AnswerKind | None:
     """What a who-, when- or how-many-question asks for; None for any other question."""
     if _PERSON_QUESTION.search(question):
@@ -102,11 +107,16 @@ class Question:
     until: datetime | None = None
     """The filters applied: the caller's, or those of a time the question names."""
     tags: tuple[str, ...] = ()
+    outlets: tuple[str, ...] = ()
     when: TimeWindow | None = None
     """The time the question names, as it was applied."""
     prefer: TimeWindow | None = None
     """A time ranked first without restricting to it (a year on its own)."""
     follow_up: FollowUp | None = None
+    collapse: bool = True
+    """Show a story printed by several outlets once, its other copies listed with it."""
+    asked_at: datetime | None = None
+    """When it was asked: stories under an embargo that has not ended by then are not searched."""
 
     @property
     def context(self) -> str | None:
@@ -115,7 +125,7 @@ class Question:
 
     @property
     def filtered(self) -> bool:
-        return bool(self.since or self.until or self.tags)
+        return bool(self.since or self.until or self.tags or self.outlets)
 
     def describe(self) -> list[str]:
         """How the question was read, in words for its asker."""
@@ -138,10 +148,17 @@ class Question:
 class QuestionAnalyser:
     """Reads questions: the one place where language, terms, time and follow-up are decided."""
 
-    def __init__(self, embedder: Embedder, dictionary: Dictionary | None = None, prefixes: bool = True) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        dictionary: Dictionary | None = None,
+        prefixes: bool = True,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.embedder = embedder
         self.dictionary = dictionary
         self.prefixes = prefixes
+        self.clock = clock or now_in_berlin
 
     def analyse(
         self,
@@ -153,6 +170,8 @@ class QuestionAnalyser:
         mode: RetrievalMode | str = RetrievalMode.HYBRID,
         history: Sequence[Answer] = (),
         vector: np.ndarray | None = None,
+        outlets: Sequence[str] | None = None,
+        collapse: bool = True,
     ) -> Question:
         """``text`` read in the conversation ``history`` (earlier answers, oldest first), over
         the archive as ``snapshot`` holds it; ``vector`` is the question's query vector where the
@@ -179,9 +198,12 @@ class QuestionAnalyser:
             since=since,
             until=until,
             tags=tags,
+            outlets=tuple(outlets or ()),
             when=when,
             prefer=prefer,
             follow_up=continued,
+            collapse=collapse,
+            asked_at=self.clock(),
         )
 
     def _vector(self, text: str, context: str | None, vector: np.ndarray | None) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -51,6 +52,34 @@ class Teaser:
 
 
 @dataclass(frozen=True)
+class WireInfo:
+    """What an agency's delivery says of one version of a story (dpa digitalwires, NewsML-G2)."""
+
+    urn: str
+    version: int
+    version_created: datetime | None = None
+    pubstatus: str = "usable"
+    """``usable``, ``canceled`` or ``withheld``."""
+    signal: str | None = None
+    """``correction`` or ``update`` where the agency marks the version so."""
+    embargoed: datetime | None = None
+    """Not to be published before this time."""
+    kicker: str | None = None
+    byline: str | None = None
+    correction: str | None = None
+    """The public note saying what a correction changed."""
+
+    @property
+    def corrected(self) -> bool:
+        return self.signal == "correction"
+
+    @property
+    def withdrawn(self) -> bool:
+        """Canceled or withheld by the agency: kept on record, never searched or shown."""
+        return self.pubstatus in ("canceled", "withheld")
+
+
+@dataclass(frozen=True)
 class Article:
     id: str
     title: str
@@ -62,6 +91,7 @@ class Article:
     source_path: str = ""
     teasers: tuple[Teaser, ...] = ()
     repairs: int = 0
+    wire: WireInfo | None = None
 
     @property
     def body(self) -> str:
@@ -69,9 +99,13 @@ class Article:
 
     @property
     def content_hash(self) -> str:
-        """Identifies this version of the article; teasers and provenance do not count."""
+        """Identifies this version of the article; teasers and provenance do not count, a wire
+        version's facts (version, status, signal, embargo) do."""
         published = self.published.isoformat() if self.published else None
-        return stable_hash(self.title, published, self.tags, self.source, self.url, self.paragraphs)
+        parts: tuple[object, ...] = (self.title, published, self.tags, self.source, self.url, self.paragraphs)
+        if self.wire is not None:
+            parts += (asdict(self.wire),)
+        return stable_hash(*parts)
 
 
 class ChunkKind(StrEnum):
@@ -96,6 +130,26 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class Copy:
+    """Another printing of a story: where and when it appeared."""
+
+    article_id: str
+    title: str
+    outlet: str | None
+    published: datetime | None
+
+    def describe(self) -> str:
+        when = f"{self.published:%d.%m.%Y}" if self.published else "undated"
+        return f"{self.outlet or 'unknown outlet'} {when}"
+
+
+def more_versions(copies: Sequence[Copy], shown: int = 3) -> str:
+    """ "2 more versions: n-tv 12.01.2025, Welt 12.01.2025": a story's other copies in one line."""
+    listed = ", ".join(copy.describe() for copy in copies[:shown]) + (" …" if len(copies) > shown else "")
+    return f"{len(copies)} more version{'s' if len(copies) > 1 else ''}: {listed}"
+
+
+@dataclass(frozen=True)
 class Hit:
     """A retrieved chunk, with what a reader needs to judge and cite it.
 
@@ -113,10 +167,30 @@ class Hit:
     score: float
     similarity: float = 0.0
     kind: ChunkKind = ChunkKind.ARTICLE
+    outlet: str | None = None
+    """The agency or publisher the article came from ("dpa", "dpa.de")."""
+    wire: WireInfo | None = None
+    copies: tuple[Copy, ...] = ()
+    """The other articles of the same story (near-identical text, see ``qa.stories``), oldest
+    first: a search shows the story once, by its best-matching copy."""
 
     @property
     def is_teaser(self) -> bool:
         return self.kind is ChunkKind.TEASER
+
+    @property
+    def origin(self) -> str:
+        """Where the passage comes from, in words: outlet, version, corrected or updated."""
+        parts = [self.outlet] if self.outlet else []
+        wire = self.wire
+        if wire is not None:
+            stamp = f", {wire.version_created:%d.%m.%Y %H:%M}" if wire.version_created else ""
+            if wire.signal in ("correction", "update"):
+                word = "corrected" if wire.corrected else "updated"
+                parts.append(f"{word} (version {wire.version}{stamp})")
+            else:
+                parts.append(f"version {wire.version}")
+        return " · ".join(parts)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import numpy as np
 from qa.conversation import CONTINUITY_BONUS
 from qa.lexical import LexicalQuery
 from qa.question import Question, RetrievalMode
-from qa.records import Hit
+from qa.records import Copy, Hit
 from qa.store import IndexStore, Snapshot
 
 OVERFETCH = 4
@@ -90,6 +90,16 @@ def lexical_ceiling(snapshot: Snapshot, query: LexicalQuery) -> float:
     return ceiling
 
 
+def one_per_story(hits: Sequence[Hit], stories: dict[str, str]) -> list[Hit]:
+    """The hits of each story's best-ranked article only: its copies drop out of the ranking."""
+    shown: dict[str, str] = {}
+    return [
+        hit
+        for hit in hits
+        if shown.setdefault(stories.get(hit.article_id, hit.article_id), hit.article_id) == hit.article_id
+    ]
+
+
 def best_per_article(ranked: Sequence[Hit], k: int) -> list[Hit]:
     """The first ``k`` articles (or teasers) of a chunk ranking, each by its best chunk."""
     best: dict[str, Hit] = {}
@@ -115,19 +125,27 @@ class Retriever:
         self.weights = weights or FusionWeights()
         self.passage_scorer = passage_scorer
 
-    def rank(self, snapshot: Snapshot, question: Question, limit: int, allowed: np.ndarray | None) -> list[Ranked]:
-        """Chunk ids with their ranking score and cosine similarity, best first."""
+    def rank(
+        self,
+        snapshot: Snapshot,
+        question: Question,
+        limit: int,
+        allowed: np.ndarray | None,
+        hidden: np.ndarray | None = None,
+    ) -> list[Ranked]:
+        """Chunk ids with their ranking score and cosine similarity, best first; among
+        ``allowed`` ids where given, never ``hidden`` ones."""
         query_vector = question.vector
         if question.mode is RetrievalMode.DENSE:
-            return [Ranked(i, s, s) for i, s in snapshot.search(query_vector, limit, allowed)]
+            return [Ranked(i, s, s) for i, s in snapshot.search(query_vector, limit, allowed, hidden)]
         query = question.terms
         if question.mode is RetrievalMode.BM25:
-            lexical = snapshot.lexical_search(query, limit, allowed)
+            lexical = snapshot.lexical_search(query, limit, allowed, hidden)
             similarity = self._similarities(snapshot, query_vector, [i for i, _ in lexical])
             return [Ranked(i, s, similarity[i]) for i, s in lexical]
         fetch = max(limit, self.weights.candidates)
-        dense = dict(snapshot.search(query_vector, fetch, allowed))
-        lexical = dict(snapshot.lexical_search(query, fetch, allowed))
+        dense = dict(snapshot.search(query_vector, fetch, allowed, hidden))
+        lexical = dict(snapshot.lexical_search(query, fetch, allowed, hidden))
         missing = [i for i in lexical if i not in dense]
         dense.update(self._similarities(snapshot, query_vector, missing))
         lexical.update(snapshot.lexical_scores(query, [i for i in dense if i not in lexical]))
@@ -148,23 +166,36 @@ class Retriever:
         """The ``limit`` best chunks, several per article allowed, best first; those published
         within ``question.prefer`` ranked up by :data:`PREFERRED_TIME_BONUS`. For a follow-up,
         the earlier turns are searched for with the question (its vector and terms hold both),
-        and the last answer's article is ranked up by :data:`CONTINUITY_BONUS`."""
+        and the last answer's article is ranked up by :data:`CONTINUITY_BONUS`. With
+        ``question.collapse``, a story printed several times is searched in its best copy only."""
         if limit <= 0:
             raise ValueError(f"limit must be greater than 0, got {limit}")
         snapshot = snapshot or self.store.snapshot()
         if snapshot.vectors.ntotal == 0:
             return []
         allowed = (
-            snapshot.filtered_chunk_ids(question.since, question.until, question.tags or None)
+            snapshot.filtered_chunk_ids(question.since, question.until, question.tags, question.outlets)
             if question.filtered
             else None
         )
-        follow_up = question.follow_up
-        rerank = question.mode is RetrievalMode.HYBRID and self.passage_scorer is not None and self.weights.sentence > 0
-        fetch = limit * OVERFETCH if question.prefer or follow_up else limit
-        if rerank:
+        hidden = snapshot.embargoed_chunk_ids(question.asked_at) if question.asked_at else None
+        fetch = limit * OVERFETCH if question.prefer or question.follow_up else limit
+        if self._reranks(question):
             fetch = max(fetch, self.weights.reranked)
-        ranked = self.rank(snapshot, question, fetch, allowed)
+        while True:
+            ranked = self.rank(snapshot, question, fetch, allowed, hidden)
+            hits = self._ordered(snapshot, question, ranked)
+            if question.collapse:
+                hits = one_per_story(hits, snapshot.stories(hit.article_id for hit in hits if not hit.is_teaser))
+            if len(hits) >= limit or len(ranked) < fetch:
+                return hits[:limit]
+            fetch *= OVERFETCH
+
+    def _reranks(self, question: Question) -> bool:
+        return question.mode is RetrievalMode.HYBRID and self.passage_scorer is not None and self.weights.sentence > 0
+
+    def _ordered(self, snapshot: Snapshot, question: Question, ranked: Sequence[Ranked]) -> list[Hit]:
+        """The ranked chunks as hits, with the best-sentence rerank and the time and follow-up bonuses."""
         chunks = snapshot.chunks([r.chunk_id for r in ranked])
         owners = snapshot.owners(chunk.owner_id for chunk in chunks.values())
         hits = []
@@ -183,9 +214,11 @@ class Retriever:
                     score=r.score,
                     similarity=r.similarity,
                     kind=chunk.kind,
+                    outlet=owner.outlet,
+                    wire=owner.wire,
                 )
             )
-        if rerank:
+        if self._reranks(question):
             top = hits[: self.weights.reranked]
             lifts = self.passage_scorer(question, top)
             top = [
@@ -193,10 +226,24 @@ class Retriever:
                 for hit, lift in zip(top, lifts, strict=True)
             ]
             hits = sorted(top, key=lambda hit: hit.score, reverse=True) + hits[len(top) :]
+        follow_up = question.follow_up
         if question.prefer or (follow_up and follow_up.articles):
             hits = [replace(hit, score=hit.score + self._bonus(hit, question)) for hit in hits]
             hits.sort(key=lambda hit: hit.score, reverse=True)
-        return hits[:limit]
+        return hits
+
+    def with_copies(self, question: Question, hits: Sequence[Hit], snapshot: Snapshot | None = None) -> list[Hit]:
+        """The hits with the other articles of their stories listed in ``Hit.copies`` (not those
+        still under embargo when the question was asked)."""
+        snapshot = snapshot or self.store.snapshot()
+        stories = snapshot.stories(hit.article_id for hit in hits if not hit.is_teaser)
+        members = snapshot.story_members(set(stories.values()), question.asked_at)
+        result = []
+        for hit in hits:
+            others = [m for m in members.get(stories.get(hit.article_id, ""), []) if m.id != hit.article_id]
+            copies = tuple(Copy(m.id, m.title, m.outlet, m.published) for m in others)
+            result.append(replace(hit, copies=copies) if copies else hit)
+        return result
 
     @staticmethod
     def _bonus(hit: Hit, question: Question) -> float:
@@ -214,5 +261,5 @@ class Retriever:
             ranked = self.chunks(question, fetch, snapshot)
             best = best_per_article(ranked, k)
             if len(best) >= k or len(ranked) < fetch:
-                return best
+                return self.with_copies(question, best, snapshot) if question.collapse else best
             fetch *= 4

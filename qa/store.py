@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,7 +40,8 @@ import numpy as np
 
 from qa.lexical import LexicalQuery, document_terms
 from qa.parsing import BERLIN
-from qa.records import PARAGRAPH_SEPARATOR, Article, Chunk, ChunkKind, Span, Teaser
+from qa.records import PARAGRAPH_SEPARATOR, Article, Chunk, ChunkKind, Span, Teaser, WireInfo
+from qa.stories import Fingerprint, best_copy
 from qa.vectors import (
     FAISS_DESCRIPTION,
     VectorLayout,
@@ -81,6 +82,30 @@ CREATE TABLE IF NOT EXISTS articles (
 );
 CREATE INDEX IF NOT EXISTS articles_title_published ON articles (title, published);
 CREATE INDEX IF NOT EXISTS articles_published ON articles (published);
+CREATE TABLE IF NOT EXISTS article_wire (
+    article_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    version_created TEXT,
+    pubstatus TEXT NOT NULL,
+    signal TEXT,
+    embargoed TEXT,
+    kicker TEXT,
+    byline TEXT,
+    correction TEXT
+);
+CREATE TABLE IF NOT EXISTS story_prints (
+    article_id TEXT PRIMARY KEY,
+    story_id TEXT NOT NULL,
+    signature BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS story_prints_story ON story_prints (story_id);
+CREATE TABLE IF NOT EXISTS story_bands (
+    band INTEGER NOT NULL,
+    key INTEGER NOT NULL,
+    article_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS story_bands_key ON story_bands (band, key);
+CREATE INDEX IF NOT EXISTS story_bands_article ON story_bands (article_id);
 CREATE TABLE IF NOT EXISTS article_tags (
     article_id TEXT NOT NULL,
     tag TEXT NOT NULL COLLATE NOCASE,
@@ -244,6 +269,8 @@ class StoredOwner:
     published: datetime | None
     tags: tuple[str, ...]
     kind: ChunkKind
+    outlet: str | None = None
+    wire: WireInfo | None = None
 
 
 class Snapshot:
@@ -254,6 +281,7 @@ class Snapshot:
         self.vectors = vectors
         self._db = metadata
         self._lock = threading.Lock()
+        self._tables: dict[str, bool] = {}
 
     @property
     def generation(self) -> int:
@@ -270,33 +298,96 @@ class Snapshot:
     def counts(self) -> IndexCounts:
         return self.manifest.counts if self.manifest else IndexCounts()
 
-    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """The ``k`` nearest chunk ids by inner product, optionally among ``allowed`` ids only."""
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None, hidden: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """The ``k`` nearest chunk ids by inner product, optionally among ``allowed`` ids only,
+        never ``hidden`` ones."""
         if self.vectors.ntotal == 0 or k <= 0:
             return []
         if allowed is not None and len(allowed) == 0:
             return []
-        params = search_parameters(self.vectors, allowed)
+        params = search_parameters(self.vectors, allowed, hidden)
         scores, ids = self.vectors.search(query.reshape(1, -1).astype(np.float32), k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
 
-    def lexical_search(self, query: LexicalQuery, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """The ``k`` best chunk ids by BM25 over their stemmed terms (higher is better)."""
+    def lexical_search(
+        self, query: LexicalQuery, k: int, allowed: np.ndarray | None = None, hidden: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """The ``k`` best chunk ids by BM25 over their stemmed terms (higher is better), among
+        ``allowed`` ones only where given, never ``hidden`` ones."""
         expression = query.fts5()
         if expression is None or k <= 0:
             return []
         if allowed is not None and len(allowed) == 0:
             return []
+        hiding = hidden is not None and len(hidden) > 0
         fetch = k if allowed is None else max(k * 4, 200)
         rows = self._query(
             "SELECT rowid, -bm25(chunk_terms) FROM chunk_terms WHERE chunk_terms MATCH ?"
             " ORDER BY bm25(chunk_terms) LIMIT ?",
-            (expression, fetch),
+            (expression, fetch + (len(hidden) if hiding else 0)),
         )
         if allowed is not None:
             permitted = set(allowed.tolist())
             rows = [row for row in rows if row[0] in permitted]
+        if hiding:
+            unseen = set(hidden.tolist())
+            rows = [row for row in rows if row[0] not in unseen]
         return [(int(row[0]), float(row[1])) for row in rows[:k]]
+
+    def stories(self, article_ids: Iterable[str]) -> dict[str, str]:
+        """The story each article belongs to (articles without a fingerprint are their own)."""
+        ids = list(dict.fromkeys(article_ids))
+        found = {article_id: article_id for article_id in ids}
+        if ids and self._has_table("story_prints"):
+            marks = ",".join("?" * len(ids))
+            rows = self._query(f"SELECT article_id, story_id FROM story_prints WHERE article_id IN ({marks})", ids)
+            found.update({row[0]: row[1] for row in rows})
+        return found
+
+    def story_members(self, story_ids: Iterable[str], moment: datetime | None = None) -> dict[str, list[StoredOwner]]:
+        """Every article of each story, oldest first; none still under embargo at ``moment``."""
+        ids = list(dict.fromkeys(story_ids))
+        if not ids or not self._has_table("story_prints"):
+            return {}
+        marks = ",".join("?" * len(ids))
+        embargo, params = "", list(ids)
+        if moment is not None and self._keeps_wire_info():
+            embargo = " AND NOT EXISTS (SELECT 1 FROM article_wire w WHERE w.article_id = a.id AND w.embargoed > ?)"
+            params.append(_utc(moment))
+        rows = self._query(
+            f"SELECT p.story_id, a.id FROM story_prints p JOIN articles a ON a.id = p.article_id"
+            f" WHERE p.story_id IN ({marks}){embargo} ORDER BY a.published, a.id",
+            params,
+        )
+        owners = self.owners(row[1] for row in rows)
+        members: dict[str, list[StoredOwner]] = {}
+        for story, article_id in rows:
+            members.setdefault(story, []).append(owners[article_id])
+        return members
+
+    def embargoed_chunk_ids(self, moment: datetime) -> np.ndarray:
+        """Ids of the chunks of wire stories under an embargo that has not ended at ``moment``."""
+        if not self._keeps_wire_info():
+            return np.zeros(0, dtype=np.int64)
+        rows = self._query(
+            "SELECT c.id FROM chunks c JOIN article_wire w ON w.article_id = c.owner_id"
+            " WHERE c.kind = 'article' AND w.embargoed > ?",
+            (_utc(moment),),
+        )
+        return np.array([row[0] for row in rows], dtype=np.int64)
+
+    def wire_counts(self, moment: datetime) -> tuple[int, int]:
+        """How many wire stories are under embargo at ``moment``, and how many were withdrawn."""
+        if not self._keeps_wire_info():
+            return 0, 0
+        ((embargoed, withdrawn),) = self._query(
+            "SELECT coalesce(sum(embargoed > ?), 0), coalesce(sum(pubstatus IN ('canceled', 'withheld')), 0)"
+            " FROM article_wire",
+            (_utc(moment),),
+        )
+        return int(embargoed), int(withdrawn)
 
     def lexical_scores(self, query: LexicalQuery, ids: Sequence[int]) -> dict[int, float]:
         """BM25 scores of the given chunks (absent: no term matched)."""
@@ -319,10 +410,18 @@ class Snapshot:
         return {row[0]: int(row[1]) for row in rows}
 
     def filtered_chunk_ids(
-        self, since: datetime | None, until: datetime | None, tags: Sequence[str] | None
+        self,
+        since: datetime | None,
+        until: datetime | None,
+        tags: Sequence[str] | None,
+        outlets: Sequence[str] | None = None,
     ) -> np.ndarray:
-        """Ids of chunks whose article (or teaser) lies in the date range and has a tag."""
+        """Ids of chunks whose article (or teaser) lies in the date range, has a tag and comes
+        from one of the ``outlets`` (teasers have none, so an outlet filter leaves them out)."""
         clauses, params = [], []
+        if outlets:
+            clauses.append(f"a.source IN ({','.join('?' * len(outlets))})")
+            params.extend(outlets)
         date = "coalesce(a.published, t.published)"
         if since:
             clauses.append(f"{date} >= ?")
@@ -364,12 +463,26 @@ class Snapshot:
             return {}
         marks = ",".join("?" * len(ids))
         found = {}
-        for row in self._query(f"SELECT id, title, published, tags FROM articles WHERE id IN ({marks})", ids):
-            found[row[0]] = StoredOwner(row[0], row[1], _berlin(row[2]), tuple(json.loads(row[3])), ChunkKind.ARTICLE)
+        for row in self._query(f"SELECT id, title, published, tags, source FROM articles WHERE id IN ({marks})", ids):
+            found[row[0]] = StoredOwner(
+                row[0], row[1], _berlin(row[2]), tuple(json.loads(row[3])), ChunkKind.ARTICLE, row[4]
+            )
+        if self._keeps_wire_info():
+            for row in self._query(
+                f"SELECT article_id, {_WIRE_COLUMNS} FROM article_wire WHERE article_id IN ({marks})", ids
+            ):
+                found[row[0]] = replace(found[row[0]], wire=_wire_from_row(row[0], row[1:]))
         for row in self._query(f"SELECT id, title, published, section FROM teasers WHERE id IN ({marks})", ids):
             tags = (row[3],) if row[3] else ()
             found[row[0]] = StoredOwner(row[0], row[1], _berlin(row[2]), tags, ChunkKind.TEASER)
         return found
+
+    def outlets(self) -> list[tuple[str, int]]:
+        """Every outlet (agency or publisher) with how many articles it gave, most first."""
+        rows = self._query(
+            "SELECT source, count(*) FROM articles WHERE source IS NOT NULL GROUP BY source ORDER BY count(*) DESC"
+        )
+        return [(row[0], row[1]) for row in rows]
 
     def tags(self) -> list[tuple[str, int]]:
         rows = self._query(
@@ -384,21 +497,45 @@ class Snapshot:
             f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?",
             (article_id,),
         )
-        return _article_from_row(rows[0]) if rows else None
+        return _article_from_row(rows[0], self.wire_info(article_id)) if rows else None
 
     def articles(self) -> Iterator[Article]:
         with self._lock:
             rows = self._db.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY rowid").fetchall()
         for row in rows:
-            yield _article_from_row(row)
+            yield _article_from_row(row, self.wire_info(row[0]))
+
+    def wire_info(self, article_id: str) -> WireInfo | None:
+        """The agency's facts of a wire story (an index written before they were kept has none)."""
+        if not self._keeps_wire_info():
+            return None
+        rows = self._query(f"SELECT {_WIRE_COLUMNS} FROM article_wire WHERE article_id = ?", (article_id,))
+        return _wire_from_row(article_id, rows[0]) if rows else None
+
+    def _keeps_wire_info(self) -> bool:
+        return self._has_table("article_wire")
+
+    def _has_table(self, name: str) -> bool:
+        """Whether this generation has the table (one written by an older version may not)."""
+        if name not in self._tables:
+            self._tables[name] = bool(self._query("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)))
+        return self._tables[name]
 
     def teasers(self) -> list[tuple[Teaser, str | None]]:
         rows = self._query("SELECT title, text, section, published, first_seen_in FROM teasers ORDER BY rowid")
         return [(Teaser(r[0], r[1], r[2], _berlin(r[3])), r[4]) for r in rows]
 
 
-def _article_from_row(row: tuple) -> Article:
+_WIRE_COLUMNS = "version, version_created, pubstatus, signal, embargoed, kicker, byline, correction"
+
+
+def _wire_from_row(urn: str, row: tuple) -> WireInfo:
+    return WireInfo(urn, row[0], _berlin(row[1]), row[2], row[3], _berlin(row[4]), row[5], row[6], row[7])
+
+
+def _article_from_row(row: tuple, wire: WireInfo | None = None) -> Article:
     return Article(
+        wire=wire,
         id=row[0],
         title=row[1],
         published=_berlin(row[2]),
@@ -406,7 +543,7 @@ def _article_from_row(row: tuple) -> Article:
         source=row[4],
         url=row[5],
         source_path=row[6] or "",
-        paragraphs=tuple(row[7].split(PARAGRAPH_SEPARATOR)),
+        paragraphs=tuple(row[7].split(PARAGRAPH_SEPARATOR)) if row[7] else (),
         repairs=row[8],
     )
 
@@ -451,6 +588,9 @@ class WriteBatch:
         )
         self.db.execute("DELETE FROM chunks WHERE owner_id = ?", (owner_id,))
         self.db.execute("DELETE FROM article_tags WHERE article_id = ?", (owner_id,))
+        self.db.execute("DELETE FROM article_wire WHERE article_id = ?", (owner_id,))
+        self.db.execute("DELETE FROM story_prints WHERE article_id = ?", (owner_id,))
+        self.db.execute("DELETE FROM story_bands WHERE article_id = ?", (owner_id,))
         self.db.execute("DELETE FROM articles WHERE id = ?", (owner_id,))
 
     def _add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
@@ -502,7 +642,52 @@ class WriteBatch:
             "INSERT OR IGNORE INTO article_tags (article_id, tag) VALUES (?, ?)",
             [(article.id, t) for t in article.tags],
         )
+        wire = article.wire
+        if wire is not None:
+            self.db.execute(
+                f"INSERT INTO article_wire (article_id, {_WIRE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    article.id,
+                    wire.version,
+                    _utc(wire.version_created),
+                    wire.pubstatus,
+                    wire.signal,
+                    _utc(wire.embargoed),
+                    wire.kicker,
+                    wire.byline,
+                    wire.correction,
+                ),
+            )
         self._add_chunks(chunks, vectors)
+
+    def join_story(self, article_id: str, fingerprint: Fingerprint) -> str:
+        """Link the article to the stored story whose text it nearly repeats (see ``qa.stories``),
+        or start a story of its own; returns the story's id. One indexed lookup per LSH band."""
+        marks = " OR ".join("(b.band = ? AND b.key = ?)" for _ in fingerprint.bands)
+        params = [value for pair in enumerate(fingerprint.bands) for value in pair]
+        candidates = self.db.execute(
+            f"SELECT DISTINCT p.article_id, p.signature FROM story_bands b JOIN story_prints p"
+            f" ON p.article_id = b.article_id WHERE ({marks}) AND b.article_id != ?",
+            [*params, article_id],
+        ).fetchall()
+        copy_of = best_copy(fingerprint, candidates)
+        story = article_id
+        if copy_of is not None:
+            story = self.db.execute("SELECT story_id FROM story_prints WHERE article_id = ?", (copy_of,)).fetchone()[0]
+        self.db.execute(
+            "INSERT INTO story_prints (article_id, story_id, signature) VALUES (?, ?, ?)",
+            (article_id, story, fingerprint.to_bytes()),
+        )
+        self.db.executemany(
+            "INSERT INTO story_bands (band, key, article_id) VALUES (?, ?, ?)",
+            [(band, key, article_id) for band, key in enumerate(fingerprint.bands)],
+        )
+        return story
+
+    def wire_version(self, article_id: str) -> int | None:
+        """The version of the wire story stored under this id, if it is one."""
+        row = self.db.execute("SELECT version FROM article_wire WHERE article_id = ?", (article_id,)).fetchone()
+        return row[0] if row else None
 
     def put_teaser(self, teaser: Teaser, seen_in: str, chunk: Chunk, vector: np.ndarray) -> None:
         self.db.execute(

@@ -108,15 +108,23 @@ def build(layout: VectorLayout, ids: np.ndarray, vectors: np.ndarray, dimension:
     return index
 
 
-def search_parameters(index: faiss.Index, allowed: np.ndarray | None) -> faiss.SearchParameters | None:
-    """How to search ``index``, among the ``allowed`` ids only when given.
+def search_parameters(
+    index: faiss.Index, allowed: np.ndarray | None, hidden: np.ndarray | None = None
+) -> faiss.SearchParameters | None:
+    """How to search ``index``, among the ``allowed`` ids only when given, never among ``hidden``.
 
     A filtered IVF search visits every cell: the allowed chunks (one month, one tag) may
     lie in none of the cells nearest the question, and skipping a code that is not allowed
-    costs little next to scoring it.
+    costs little next to scoring it. Hidden ids (a few embargoed stories) leave the cells
+    searched as they are.
     """
     selector = faiss.IDSelectorBatch(allowed.astype(np.int64)) if allowed is not None else None
+    if hidden is not None and len(hidden):
+        visible = faiss.IDSelectorNot(faiss.IDSelectorBatch(hidden.astype(np.int64)))
+        selector_all = faiss.IDSelectorAnd(selector, visible) if selector is not None else visible
+    else:
+        selector_all = selector
     if isinstance(index, faiss.IndexIVF):
         probes = max(min(index.nlist, 8), math.ceil(index.nlist * IVF_PROBE_FRACTION))
-        return faiss.SearchParametersIVF(sel=selector, nprobe=index.nlist if selector is not None else probes)
-    return faiss.SearchParameters(sel=selector) if selector is not None else None
+        return faiss.SearchParametersIVF(sel=selector_all, nprobe=index.nlist if selector is not None else probes)
+    return faiss.SearchParameters(sel=selector_all) if selector_all is not None else None

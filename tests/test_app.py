@@ -168,3 +168,28 @@ def test_article_text_is_shown_as_text_never_as_html(tmp_path, monkeypatch):
     assert "&lt;img src=x onerror=&quot;window.qaHacked=1&quot;&gt;" in shown
     assert "<script" not in shown and "<img" not in shown
     assert "javascript:" not in " ".join(m.value for m in [*app.markdown, *app.caption])
+
+
+def test_sources_show_their_origin_and_the_copies_of_their_story(tmp_path, monkeypatch):
+    import json
+
+    from qa import Archive
+    from tests.test_wire import FIXTURES
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    entry = json.loads((FIXTURES / "entry.json").read_text(encoding="utf-8"))
+    corrected = {**entry, "version": 2, "signal": "sig:correction"}
+    (seeds / "wire.json").write_text(json.dumps(corrected, ensure_ascii=False), encoding="utf-8")
+    reprint = {**entry, "urn": "urn:newsml:dpa.com:20090101:250304-99-000009", "creditline": "Quxlinger Bote"}
+    (seeds / "reprint.json").write_text(json.dumps(reprint, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setenv("QA_SEEDS", str(seeds))
+    app = start(tmp_path, monkeypatch)
+    assert dict(Archive.open(tmp_path / "index").outlets()) == {"dpa": 1, "Quxlinger Bote": 1}
+    ask(app, "Wie viele Containerschiffe liefen im Februar in Quxlingen ein?")
+    shown = html_of(app)
+    assert "qa-origin" in shown
+    assert "dpa · corrected (version 2, 04.03.2025 10:15)" in shown or "Quxlinger Bote" in shown
+    versions = [e.label for e in app.expander if "more version" in e.label]
+    assert len(versions) == 1 and versions[0].startswith("1 more version: ")
+    assert "Outlets" in [widget.label for widget in app.multiselect]
