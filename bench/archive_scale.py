@@ -35,7 +35,7 @@ from qa import Archive
 from qa.chunking import Chunker
 from qa.parsing import read_jsonl_file
 from qa.records import Article
-from qa.store import IndexStore
+from qa.storage import IndexStore
 
 QUESTIONS = [
     "Who leads the Ukrainian delegation?",

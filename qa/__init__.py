@@ -11,7 +11,7 @@ from qa.archive import Archive, ArchiveStats, RebuildReport
 from qa.importing import ImportProgress
 from qa.parsing import InvalidInputError
 from qa.records import Answer, Article, Chunk, Hit, ImportOutcome, ImportReport, ImportStatus, Span, Teaser
-from qa.store import ArchiveIndexError, IndexBusyError, IndexCorruptError, IndexMismatchError
+from qa.storage import ArchiveIndexError, IndexBusyError, IndexCorruptError, IndexMismatchError
 from qa.uploads import Upload
 from qa.vectors import VectorLayout
 

@@ -21,7 +21,7 @@ from qa.question import Question, QuestionAnalyser, RetrievalMode, now_in_berlin
 from qa.reading import Reader, shared_reader
 from qa.records import Answer, Article, Hit, ImportOutcome, ImportReport, ImportStatus, Teaser
 from qa.retrieval import OVERFETCH, FusionWeights, Retriever, best_per_article
-from qa.store import IndexCounts, IndexStore
+from qa.storage import ArchiveStore, IndexCounts, IndexStore
 from qa.translation import Dictionary, shared_dictionary
 from qa.uploads import StagedFile, Upload, stage_uploads
 from qa.vectors import VectorLayout
@@ -90,7 +90,7 @@ class Archive:
 
     def __init__(
         self,
-        store: IndexStore,
+        store: ArchiveStore,
         embedder: Embedder,
         chunker: Chunker,
         fusion: FusionWeights | None = None,
@@ -249,8 +249,7 @@ class Archive:
             for (teaser, seen_in), chunk, vector in zip(teasers, teaser_chunks, teaser_vectors, strict=True):
                 batch.put_teaser(teaser, seen_in or "", chunk, vector)
             chunks_embedded += len(teaser_chunks)
-        manifest = self.store.read_manifest()
-        index_type = manifest.faiss_type if manifest else "(empty)"
+        index_type = self.store.snapshot().index_type
         return RebuildReport(len(articles), len(teasers), chunks_embedded, time.perf_counter() - started, index_type)
 
     def analyse(
@@ -371,15 +370,14 @@ class Archive:
 
     def stats(self) -> ArchiveStats:
         snapshot = self.store.snapshot()
-        manifest = snapshot.manifest
         return ArchiveStats(
             path=self.path,
             model=self.embedder.name,
             dimension=self.embedder.dimension,
             generation=snapshot.generation,
             counts=snapshot.counts(),
-            index_type=manifest.faiss_type if manifest else "(empty)",
-            layout=manifest.vector_layout if manifest else VectorLayout.AUTO.value,
+            index_type=snapshot.index_type,
+            layout=snapshot.layout,
             dictionary=self.dictionary.path if self.dictionary else None,
             wire=WireCounts(*snapshot.wire_counts(self.clock())),
         )

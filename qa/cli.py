@@ -17,7 +17,7 @@ from qa.question import RetrievalMode
 from qa.reading import shared_reader
 from qa.records import Hit, ImportStatus, more_versions
 from qa.retrieval import FusionWeights
-from qa.store import ArchiveIndexError
+from qa.storage import ArchiveIndexError
 from qa.translation import shared_dictionary
 from qa.vectors import VectorLayout
 
@@ -166,7 +166,7 @@ def rebuild(index_path: Path | None, layout: str | None) -> None:
 def _unchecked(index_path: Path | None):
     from qa.chunking import Chunker
     from qa.embedding import shared_embedder
-    from qa.store import IndexStore
+    from qa.storage import IndexStore
 
     embedder = shared_embedder()
     store = IndexStore(index_path or default_index_path(), embedder.name, embedder.dimension)

@@ -29,7 +29,7 @@ from qa.parsing import (
     read_jsonl_file,
 )
 from qa.records import Article, Chunk, ImportOutcome, ImportReport, ImportStatus, Teaser
-from qa.store import IndexStore, WriteBatch
+from qa.storage import ArchiveStore, StoreBatch
 from qa.stories import fingerprint
 from qa.wire import parse_record, read_digitalwires_file, read_newsml_file
 
@@ -115,7 +115,7 @@ def _records(files: list[Path]) -> Iterator[Article | InvalidInputError]:
                 yield error
 
 
-def _kept_version(batch: WriteBatch, article: Article) -> str | None:
+def _kept_version(batch: StoreBatch, article: Article) -> str | None:
     """Why a wire story's version changes nothing: the archive holds the same or a newer one."""
     if article.wire is None:
         return None
@@ -141,7 +141,7 @@ class _Planned:
 class Importer:
     def __init__(
         self,
-        store: IndexStore,
+        store: ArchiveStore,
         embedder: Embedder,
         chunker: Chunker,
         batch_articles: int = DEFAULT_BATCH_ARTICLES,
@@ -188,7 +188,7 @@ class Importer:
             progress(ImportProgress(total, total, report.chunks_embedded, ""))
         return report
 
-    def _plan(self, batch: WriteBatch, article: Article) -> _Planned | None:
+    def _plan(self, batch: StoreBatch, article: Article) -> _Planned | None:
         existing = batch.find_article(article.id)
         if existing is None and article.wire is None:
             existing = batch.find_same_story(article.title, article.published)

@@ -23,7 +23,7 @@ from qa.embedding import Embedder
 from qa.lexical import LexicalQuery, translations
 from qa.parsing import BERLIN
 from qa.records import Answer, TimeWindow
-from qa.store import Snapshot
+from qa.storage import StoreView
 from qa.translation import Dictionary
 from qa.words import Language, fold, language_of, prefix_stem, words
 
@@ -163,7 +163,7 @@ class QuestionAnalyser:
     def analyse(
         self,
         text: str,
-        snapshot: Snapshot,
+        snapshot: StoreView,
         since: datetime | None = None,
         until: datetime | None = None,
         tags: Sequence[str] | None = None,
@@ -217,7 +217,7 @@ class QuestionAnalyser:
 
     @staticmethod
     def _read_time(
-        text: str, snapshot: Snapshot, since: datetime | None, until: datetime | None, tags: tuple[str, ...]
+        text: str, snapshot: StoreView, since: datetime | None, until: datetime | None, tags: tuple[str, ...]
     ) -> tuple[datetime | None, datetime | None, TimeWindow | None, TimeWindow | None]:
         """``since``, ``until``, the window to prefer, and the window as applied, for a question
         that names a time. Filters the caller set win; a window that holds no article is

@@ -25,7 +25,7 @@ from qa.conversation import CONTINUITY_BONUS
 from qa.lexical import LexicalQuery
 from qa.question import Question, RetrievalMode
 from qa.records import Copy, Hit
-from qa.store import IndexStore, Snapshot
+from qa.storage import ArchiveStore, StoreView
 
 OVERFETCH = 4
 PREFERRED_TIME_BONUS = 0.03
@@ -67,7 +67,7 @@ _BM25_K1 = 1.2
 """FTS5's BM25 constant: a term's score saturates at (k1 + 1) times its idf."""
 
 
-def lexical_ceiling(snapshot: Snapshot, query: LexicalQuery) -> float:
+def lexical_ceiling(snapshot: StoreView, query: LexicalQuery) -> float:
     """The BM25 score a chunk could at best reach for ``query``: what BM25 scores are divided by.
 
     Each word of the question adds (k1 + 1) times its idf, as FTS5 computes it; a word the
@@ -75,7 +75,7 @@ def lexical_ceiling(snapshot: Snapshot, query: LexicalQuery) -> float:
     A German question over German text can then reach most of its ceiling, while an English
     one, whose words the archive mostly lacks, reaches little of it and moves the ranking less.
     """
-    total = snapshot.vectors.ntotal
+    total = snapshot.size
     if not query.groups or total == 0:
         return 0.0
     frequencies = snapshot.term_frequencies(query.terms)
@@ -117,7 +117,7 @@ class Retriever:
 
     def __init__(
         self,
-        store: IndexStore,
+        store: ArchiveStore,
         weights: FusionWeights | None = None,
         passage_scorer: PassageScorer | None = None,
     ) -> None:
@@ -127,7 +127,7 @@ class Retriever:
 
     def rank(
         self,
-        snapshot: Snapshot,
+        snapshot: StoreView,
         question: Question,
         limit: int,
         allowed: np.ndarray | None,
@@ -141,13 +141,13 @@ class Retriever:
         query = question.terms
         if question.mode is RetrievalMode.BM25:
             lexical = snapshot.lexical_search(query, limit, allowed, hidden)
-            similarity = self._similarities(snapshot, query_vector, [i for i, _ in lexical])
+            similarity = snapshot.similarities(query_vector, [i for i, _ in lexical])
             return [Ranked(i, s, similarity[i]) for i, s in lexical]
         fetch = max(limit, self.weights.candidates)
         dense = dict(snapshot.search(query_vector, fetch, allowed, hidden))
         lexical = dict(snapshot.lexical_search(query, fetch, allowed, hidden))
         missing = [i for i in lexical if i not in dense]
-        dense.update(self._similarities(snapshot, query_vector, missing))
+        dense.update(snapshot.similarities(query_vector, missing))
         lexical.update(snapshot.lexical_scores(query, [i for i in dense if i not in lexical]))
         ceiling = lexical_ceiling(snapshot, query)
         weight = self.weights.lexical / ceiling if ceiling > 0 else 0.0
@@ -155,14 +155,7 @@ class Retriever:
         ranked.sort(key=lambda r: r.score, reverse=True)
         return ranked[:limit]
 
-    @staticmethod
-    def _similarities(snapshot: Snapshot, query_vector: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
-        if not ids:
-            return {}
-        vectors = np.vstack([snapshot.vectors.reconstruct(int(i)) for i in ids])
-        return dict(zip(ids, (vectors @ query_vector).tolist(), strict=True))
-
-    def chunks(self, question: Question, limit: int, snapshot: Snapshot | None = None) -> list[Hit]:
+    def chunks(self, question: Question, limit: int, snapshot: StoreView | None = None) -> list[Hit]:
         """The ``limit`` best chunks, several per article allowed, best first; those published
         within ``question.prefer`` ranked up by :data:`PREFERRED_TIME_BONUS`. For a follow-up,
         the earlier turns are searched for with the question (its vector and terms hold both),
@@ -171,7 +164,7 @@ class Retriever:
         if limit <= 0:
             raise ValueError(f"limit must be greater than 0, got {limit}")
         snapshot = snapshot or self.store.snapshot()
-        if snapshot.vectors.ntotal == 0:
+        if snapshot.size == 0:
             return []
         allowed = (
             snapshot.filtered_chunk_ids(question.since, question.until, question.tags, question.outlets)
@@ -194,7 +187,7 @@ class Retriever:
     def _reranks(self, question: Question) -> bool:
         return question.mode is RetrievalMode.HYBRID and self.passage_scorer is not None and self.weights.sentence > 0
 
-    def _ordered(self, snapshot: Snapshot, question: Question, ranked: Sequence[Ranked]) -> list[Hit]:
+    def _ordered(self, snapshot: StoreView, question: Question, ranked: Sequence[Ranked]) -> list[Hit]:
         """The ranked chunks as hits, with the best-sentence rerank and the time and follow-up bonuses."""
         chunks = snapshot.chunks([r.chunk_id for r in ranked])
         owners = snapshot.owners(chunk.owner_id for chunk in chunks.values())
@@ -232,7 +225,7 @@ class Retriever:
             hits.sort(key=lambda hit: hit.score, reverse=True)
         return hits
 
-    def with_copies(self, question: Question, hits: Sequence[Hit], snapshot: Snapshot | None = None) -> list[Hit]:
+    def with_copies(self, question: Question, hits: Sequence[Hit], snapshot: StoreView | None = None) -> list[Hit]:
         """The hits with the other articles of their stories listed in ``Hit.copies`` (not those
         still under embargo when the question was asked)."""
         snapshot = snapshot or self.store.snapshot()
@@ -251,7 +244,7 @@ class Retriever:
         bonus = PREFERRED_TIME_BONUS if prefer and prefer.contains(hit.published) else 0.0
         return bonus + (CONTINUITY_BONUS if follow_up and hit.article_id in follow_up.articles else 0.0)
 
-    def search(self, question: Question, k: int = 5, snapshot: Snapshot | None = None) -> list[Hit]:
+    def search(self, question: Question, k: int = 5, snapshot: StoreView | None = None) -> list[Hit]:
         """The ``k`` best-matching articles (or teasers), each by its best chunk."""
         if k <= 0:
             raise ValueError(f"k must be greater than 0, got {k}")

@@ -4,7 +4,7 @@ import pytest
 from qa import Archive
 from qa.chunking import Chunker
 from qa.embedding import DIMENSION, PASSAGE_PREFIX, QUERY_PREFIX, Embedder, _dequantise_q4_0, ensure_model
-from qa.store import IndexStore
+from qa.storage import IndexStore
 
 pytestmark = pytest.mark.slow
 

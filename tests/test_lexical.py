@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qa.lexical import LexicalQuery, document_terms
-from qa.store import IndexStore
+from qa.storage import IndexStore
 from tests.test_store import DIM, make_article, put
 
 

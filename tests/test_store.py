@@ -9,7 +9,7 @@ import pytest
 
 from qa.chunking import Chunker
 from qa.records import Article
-from qa.store import FORMAT_VERSION, IndexBusyError, IndexCorruptError, IndexMismatchError, IndexStore
+from qa.storage import FORMAT_VERSION, IndexBusyError, IndexCorruptError, IndexMismatchError, IndexStore
 from qa.vectors import VectorLayout
 
 DIM = 8

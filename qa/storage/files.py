@@ -1,0 +1,84 @@
+"""The embedded index's files: the manifest that names a generation, written atomically and durably."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from qa.storage.base import IndexCorruptError, IndexCounts
+from qa.vectors import FAISS_DESCRIPTION, VectorLayout
+
+FORMAT_VERSION = 2
+MANIFEST_NAME = "manifest.json"
+LOCK_NAME = ".write.lock"
+LOCK_WAIT_SECONDS = 60.0
+"""How long an import waits for another one to finish its commit before it gives up. An import
+holds the lock for one batch at a time, and loading the model alone can take 10 s on a busy
+machine, so a shorter wait turned two imports started together into a failure."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int
+    model: str
+    dimension: int
+    generation: int
+    vectors_file: str
+    metadata_file: str
+    vectors_bytes: int
+    metadata_bytes: int
+    faiss_type: str = FAISS_DESCRIPTION[VectorLayout.FLAT]
+    vector_layout: str = VectorLayout.AUTO.value
+    counts: IndexCounts = field(default_factory=IndexCounts)
+    vectors_sha256: str = ""
+    metadata_sha256: str = ""
+    created_at: str = ""
+    updated_at: str = ""
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            raw["counts"] = IndexCounts(**raw.get("counts", {}))
+            return cls(**raw)
+        except (OSError, ValueError, TypeError) as error:
+            raise IndexCorruptError(f"{path}: unreadable manifest ({error}); run `qa rebuild` or re-import") from None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False)
+
+
+def fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    fsync_path(path.parent)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

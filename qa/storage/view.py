@@ -1,0 +1,292 @@
+"""A published generation of the embedded index, read-only: what one query reads."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+import faiss
+import numpy as np
+
+from qa.lexical import LexicalQuery
+from qa.records import Article, ChunkKind, Span, Teaser, WireInfo
+from qa.storage.base import IndexCounts, StoredChunk, StoredOwner
+from qa.storage.files import Manifest
+from qa.storage.metadata import ARTICLE_COLUMNS, WIRE_COLUMNS, article_from_row, berlin_time, utc_iso, wire_from_row
+from qa.vectors import VectorLayout, search_parameters
+
+
+class Snapshot:
+    """One published generation, read-only: vectors in memory, metadata in SQLite."""
+
+    def __init__(self, manifest: Manifest | None, vectors: faiss.Index, metadata: sqlite3.Connection) -> None:
+        self.manifest = manifest
+        self.vectors = vectors
+        self._db = metadata
+        self._lock = threading.Lock()
+        self._tables: dict[str, bool] = {}
+
+    @property
+    def generation(self) -> int:
+        return self.manifest.generation if self.manifest else 0
+
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def counts(self) -> IndexCounts:
+        return self.manifest.counts if self.manifest else IndexCounts()
+
+    @property
+    def size(self) -> int:
+        return int(self.vectors.ntotal)
+
+    @property
+    def index_type(self) -> str:
+        return self.manifest.faiss_type if self.manifest else "(empty)"
+
+    @property
+    def layout(self) -> str:
+        return self.manifest.vector_layout if self.manifest else VectorLayout.AUTO.value
+
+    def similarities(self, query: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
+        """The cosine of ``query`` and each chunk's vector (unit vectors: their inner product)."""
+        if not ids:
+            return {}
+        vectors = np.vstack([self.vectors.reconstruct(int(i)) for i in ids])
+        return dict(zip(ids, (vectors @ query).tolist(), strict=True))
+
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None, hidden: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """The ``k`` nearest chunk ids by inner product, optionally among ``allowed`` ids only,
+        never ``hidden`` ones."""
+        if self.vectors.ntotal == 0 or k <= 0:
+            return []
+        if allowed is not None and len(allowed) == 0:
+            return []
+        params = search_parameters(self.vectors, allowed, hidden)
+        scores, ids = self.vectors.search(query.reshape(1, -1).astype(np.float32), k, params=params)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+
+    def lexical_search(
+        self, query: LexicalQuery, k: int, allowed: np.ndarray | None = None, hidden: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """The ``k`` best chunk ids by BM25 over their stemmed terms (higher is better), among
+        ``allowed`` ones only where given, never ``hidden`` ones."""
+        expression = query.fts5()
+        if expression is None or k <= 0:
+            return []
+        if allowed is not None and len(allowed) == 0:
+            return []
+        hiding = hidden is not None and len(hidden) > 0
+        fetch = k if allowed is None else max(k * 4, 200)
+        rows = self._query(
+            "SELECT rowid, -bm25(chunk_terms) FROM chunk_terms WHERE chunk_terms MATCH ?"
+            " ORDER BY bm25(chunk_terms) LIMIT ?",
+            (expression, fetch + (len(hidden) if hiding else 0)),
+        )
+        if allowed is not None:
+            permitted = set(allowed.tolist())
+            rows = [row for row in rows if row[0] in permitted]
+        if hiding:
+            unseen = set(hidden.tolist())
+            rows = [row for row in rows if row[0] not in unseen]
+        return [(int(row[0]), float(row[1])) for row in rows[:k]]
+
+    def stories(self, article_ids: Iterable[str]) -> dict[str, str]:
+        """The story each article belongs to (articles without a fingerprint are their own)."""
+        ids = list(dict.fromkeys(article_ids))
+        found = {article_id: article_id for article_id in ids}
+        if ids and self._has_table("story_prints"):
+            marks = ",".join("?" * len(ids))
+            rows = self._query(f"SELECT article_id, story_id FROM story_prints WHERE article_id IN ({marks})", ids)
+            found.update({row[0]: row[1] for row in rows})
+        return found
+
+    def story_members(self, story_ids: Iterable[str], moment: datetime | None = None) -> dict[str, list[StoredOwner]]:
+        """Every article of each story, oldest first; none still under embargo at ``moment``."""
+        ids = list(dict.fromkeys(story_ids))
+        if not ids or not self._has_table("story_prints"):
+            return {}
+        marks = ",".join("?" * len(ids))
+        embargo, params = "", list(ids)
+        if moment is not None and self._keeps_wire_info():
+            embargo = " AND NOT EXISTS (SELECT 1 FROM article_wire w WHERE w.article_id = a.id AND w.embargoed > ?)"
+            params.append(utc_iso(moment))
+        rows = self._query(
+            f"SELECT p.story_id, a.id FROM story_prints p JOIN articles a ON a.id = p.article_id"
+            f" WHERE p.story_id IN ({marks}){embargo} ORDER BY a.published, a.id",
+            params,
+        )
+        owners = self.owners(row[1] for row in rows)
+        members: dict[str, list[StoredOwner]] = {}
+        for story, article_id in rows:
+            members.setdefault(story, []).append(owners[article_id])
+        return members
+
+    def embargoed_chunk_ids(self, moment: datetime) -> np.ndarray:
+        """Ids of the chunks of wire stories under an embargo that has not ended at ``moment``."""
+        if not self._keeps_wire_info():
+            return np.zeros(0, dtype=np.int64)
+        rows = self._query(
+            "SELECT c.id FROM chunks c JOIN article_wire w ON w.article_id = c.owner_id"
+            " WHERE c.kind = 'article' AND w.embargoed > ?",
+            (utc_iso(moment),),
+        )
+        return np.array([row[0] for row in rows], dtype=np.int64)
+
+    def wire_counts(self, moment: datetime) -> tuple[int, int]:
+        """How many wire stories are under embargo at ``moment``, and how many were withdrawn."""
+        if not self._keeps_wire_info():
+            return 0, 0
+        ((embargoed, withdrawn),) = self._query(
+            "SELECT coalesce(sum(embargoed > ?), 0), coalesce(sum(pubstatus IN ('canceled', 'withheld')), 0)"
+            " FROM article_wire",
+            (utc_iso(moment),),
+        )
+        return int(embargoed), int(withdrawn)
+
+    def lexical_scores(self, query: LexicalQuery, ids: Sequence[int]) -> dict[int, float]:
+        """BM25 scores of the given chunks (absent: no term matched)."""
+        expression = query.fts5()
+        if expression is None or not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._query(
+            f"SELECT rowid, -bm25(chunk_terms) FROM chunk_terms WHERE chunk_terms MATCH ? AND rowid IN ({marks})",
+            [expression, *ids],
+        )
+        return {int(row[0]): float(row[1]) for row in rows}
+
+    def term_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        """In how many chunks each term occurs (terms that occur nowhere are absent)."""
+        if not terms:
+            return {}
+        marks = ",".join("?" * len(terms))
+        rows = self._query(f"SELECT term, doc FROM chunk_terms_vocabulary WHERE term IN ({marks})", list(terms))
+        return {row[0]: int(row[1]) for row in rows}
+
+    def filtered_chunk_ids(
+        self,
+        since: datetime | None,
+        until: datetime | None,
+        tags: Sequence[str] | None,
+        outlets: Sequence[str] | None = None,
+    ) -> np.ndarray:
+        """Ids of chunks whose article (or teaser) lies in the date range, has a tag and comes
+        from one of the ``outlets`` (teasers have none, so an outlet filter leaves them out)."""
+        clauses, params = [], []
+        if outlets:
+            clauses.append(f"a.source IN ({','.join('?' * len(outlets))})")
+            params.extend(outlets)
+        date = "coalesce(a.published, t.published)"
+        if since:
+            clauses.append(f"{date} >= ?")
+            params.append(utc_iso(since))
+        if until:
+            clauses.append(f"{date} <= ?")
+            params.append(utc_iso(until))
+        if tags:
+            marks = ",".join("?" * len(tags))
+            clauses.append(
+                f"(EXISTS (SELECT 1 FROM article_tags g WHERE g.article_id = c.owner_id AND g.tag IN ({marks}))"
+                f" OR t.section IN ({marks}) COLLATE NOCASE)"
+            )
+            params.extend(tags)
+            params.extend(tags)
+        sql = (
+            "SELECT c.id FROM chunks c"
+            " LEFT JOIN articles a ON c.kind = 'article' AND a.id = c.owner_id"
+            " LEFT JOIN teasers t ON c.kind = 'teaser' AND t.id = c.owner_id"
+        )
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        return np.array([row[0] for row in self._query(sql, params)], dtype=np.int64)
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._query(
+            f"SELECT id, kind, owner_id, position, start, end, text FROM chunks WHERE id IN ({marks})", list(ids)
+        )
+        return {
+            row[0]: StoredChunk(row[0], ChunkKind(row[1]), row[2], row[3], Span(row[4], row[5]), row[6]) for row in rows
+        }
+
+    def owners(self, ids: Iterable[str]) -> dict[str, StoredOwner]:
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        found = {}
+        for row in self._query(f"SELECT id, title, published, tags, source FROM articles WHERE id IN ({marks})", ids):
+            found[row[0]] = StoredOwner(
+                row[0], row[1], berlin_time(row[2]), tuple(json.loads(row[3])), ChunkKind.ARTICLE, row[4]
+            )
+        if self._keeps_wire_info():
+            for row in self._query(
+                f"SELECT article_id, {WIRE_COLUMNS} FROM article_wire WHERE article_id IN ({marks})", ids
+            ):
+                found[row[0]] = replace(found[row[0]], wire=wire_from_row(row[0], row[1:]))
+        for row in self._query(f"SELECT id, title, published, section FROM teasers WHERE id IN ({marks})", ids):
+            tags = (row[3],) if row[3] else ()
+            found[row[0]] = StoredOwner(row[0], row[1], berlin_time(row[2]), tags, ChunkKind.TEASER)
+        return found
+
+    def outlets(self) -> list[tuple[str, int]]:
+        """Every outlet (agency or publisher) with how many articles it gave, most first."""
+        rows = self._query(
+            "SELECT source, count(*) FROM articles WHERE source IS NOT NULL GROUP BY source ORDER BY count(*) DESC"
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    def tags(self) -> list[tuple[str, int]]:
+        rows = self._query(
+            "SELECT tag, count(*) FROM (SELECT tag FROM article_tags"
+            " UNION ALL SELECT section FROM teasers WHERE section IS NOT NULL)"
+            " GROUP BY tag COLLATE NOCASE ORDER BY count(*) DESC, tag"
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    def article(self, article_id: str) -> Article | None:
+        rows = self._query(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?",
+            (article_id,),
+        )
+        return article_from_row(rows[0], self.wire_info(article_id)) if rows else None
+
+    def articles(self) -> Iterator[Article]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY rowid").fetchall()
+        for row in rows:
+            yield article_from_row(row, self.wire_info(row[0]))
+
+    def wire_info(self, article_id: str) -> WireInfo | None:
+        """The agency's facts of a wire story (an index written before they were kept has none)."""
+        if not self._keeps_wire_info():
+            return None
+        rows = self._query(f"SELECT {WIRE_COLUMNS} FROM article_wire WHERE article_id = ?", (article_id,))
+        return wire_from_row(article_id, rows[0]) if rows else None
+
+    def _keeps_wire_info(self) -> bool:
+        return self._has_table("article_wire")
+
+    def _has_table(self, name: str) -> bool:
+        """Whether this generation has the table (one written by an older version may not)."""
+        if name not in self._tables:
+            self._tables[name] = bool(self._query("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)))
+        return self._tables[name]
+
+    def teasers(self) -> list[tuple[Teaser, str | None]]:
+        rows = self._query("SELECT title, text, section, published, first_seen_in FROM teasers ORDER BY rowid")
+        return [(Teaser(r[0], r[1], r[2], berlin_time(r[3])), r[4]) for r in rows]

@@ -1,0 +1,130 @@
+"""The storage contract: what every implementation of ``qa.storage.ArchiveStore`` must do.
+
+Each test takes the ``store`` fixture, parametrised over the implementations; a new one (a
+cluster engine) joins by adding a parameter. Vectors are random unit vectors: the model is not
+under test here.
+"""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from qa.chunking import Chunker
+from qa.lexical import LexicalQuery
+from qa.records import Article, WireInfo
+from qa.storage import ArchiveStore, IndexStore, StoreView
+
+DIM = 8
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def embedded(tmp_path) -> ArchiveStore:
+    return IndexStore(tmp_path / "index", "test-model", DIM)
+
+
+@pytest.fixture(params=[embedded], ids=["embedded"])
+def store(request, tmp_path) -> ArchiveStore:
+    return request.param(tmp_path)
+
+
+def article(number: int, **changes) -> Article:
+    fields = {
+        "id": f"a{number}",
+        "title": f"Titel {number}",
+        "published": datetime(2025, 1, number, 12, tzinfo=BERLIN),
+        "paragraphs": (f"Der Leuchtturm Nummer {number} steht am Hafen.", "Ein zweiter Absatz."),
+        "tags": ("Hafen",) if number % 2 else ("Stadt",),
+        "source": "dpa" if number % 2 else "Bote",
+    }
+    return Article(**{**fields, **changes})
+
+
+def unit_vectors(count: int, seed: int) -> np.ndarray:
+    vectors = np.random.default_rng(seed).normal(size=(count, DIM)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def put(store: ArchiveStore, *articles: Article) -> dict[str, np.ndarray]:
+    written = {}
+    with store.write() as batch:
+        for number, item in enumerate(articles):
+            chunks = Chunker().chunk_article(item)
+            vectors = unit_vectors(len(chunks), number)
+            existing = batch.find_article(item.id)
+            if existing:
+                batch.delete_owner(existing[0])
+            batch.put_article(item, chunks, vectors)
+            written[item.id] = vectors
+    return written
+
+
+def owner_of(view: StoreView, chunk_id: int) -> str:
+    return view.chunks([chunk_id])[chunk_id].owner_id
+
+
+def test_put_articles_are_counted_found_and_read_back(store):
+    vectors = put(store, article(1), article(2, wire=WireInfo("urn:x", 3, pubstatus="usable", signal="update")))
+    view = store.snapshot()
+    assert view.counts().articles == 2 and view.size == view.counts().chunks == 2
+    (best, score), *_ = view.search(vectors["a1"][0], 2)
+    assert owner_of(view, best) == "a1" and score == pytest.approx(1.0, abs=1e-5)
+    assert view.article("a2").wire.version == 3 and view.article("a2").paragraphs == article(2).paragraphs
+    assert {a.id for a in view.articles()} == {"a1", "a2"}
+    assert store.check() == []
+
+
+def test_a_replaced_article_is_found_only_in_its_new_form(store):
+    put(store, article(1))
+    put(store, article(1, paragraphs=("Der Leuchtturm wurde abgerissen.",)))
+    view = store.snapshot()
+    assert view.counts().articles == 1
+    hits = view.lexical_search(LexicalQuery.parse("abgerissen"), 5)
+    assert [owner_of(view, chunk_id) for chunk_id, _ in hits] == ["a1"]
+    assert view.lexical_search(LexicalQuery.parse("zweiter Absatz"), 5) == []
+
+
+def test_a_removed_article_leaves_nothing_behind(store):
+    put(store, article(1), article(2))
+    with store.write() as batch:
+        batch.delete_owner("a1")
+    view = store.snapshot()
+    assert view.article("a1") is None and view.counts().articles == 1
+    assert {owner_of(view, chunk_id) for chunk_id, _ in view.search(unit_vectors(1, 0)[0], 10)} == {"a2"}
+    assert store.check() == []
+
+
+def test_filters_reach_dense_and_lexical_search(store):
+    vectors = put(store, *(article(n) for n in range(1, 7)))
+    view = store.snapshot()
+    january_3_to_4 = view.filtered_chunk_ids(
+        datetime(2025, 1, 3, tzinfo=BERLIN), datetime(2025, 1, 4, 23, 59, tzinfo=BERLIN), None
+    )
+    assert {owner_of(view, int(i)) for i in january_3_to_4} == {"a3", "a4"}
+    harbour = view.filtered_chunk_ids(None, None, ["Hafen"])
+    assert {owner_of(view, int(i)) for i in harbour} == {"a1", "a3", "a5"}
+    from_bote = view.filtered_chunk_ids(None, None, None, ["Bote"])
+    assert {owner_of(view, int(i)) for i in from_bote} == {"a2", "a4", "a6"}
+    dense = view.search(vectors["a2"][0], 10, allowed=harbour)
+    assert {owner_of(view, i) for i, _ in dense} <= {"a1", "a3", "a5"}
+    lexical = view.lexical_search(LexicalQuery.parse("Leuchtturm"), 10, allowed=harbour)
+    assert {owner_of(view, i) for i, _ in lexical} == {"a1", "a3", "a5"}
+    hidden = np.array([i for i, _ in lexical[:1]], dtype=np.int64)
+    assert hidden[0] not in [i for i, _ in view.search(vectors["a1"][0], 10, hidden=hidden)]
+    assert dict(view.tags()) == {"Hafen": 3, "Stadt": 3} and dict(view.outlets()) == {"dpa": 3, "Bote": 3}
+
+
+def test_a_view_stays_as_it_was_while_a_write_publishes(store):
+    put(store, article(1))
+    before = store.snapshot()
+    put(store, article(2))
+    assert before.counts().articles == 1 and store.snapshot().counts().articles == 2
+
+
+def test_a_failed_write_changes_nothing(store):
+    put(store, article(1))
+    with pytest.raises(RuntimeError, match="stop"), store.write() as batch:
+        batch.delete_owner("a1")
+        raise RuntimeError("stop")
+    assert store.snapshot().article("a1") is not None and store.check() == []
