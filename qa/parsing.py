@@ -30,6 +30,8 @@ DIGITALWIRES_SUFFIXES = (".json",)
 NEWSML_SUFFIXES = (".xml",)
 SUPPORTED_SUFFIXES = ARTICLE_SUFFIXES + JSONL_SUFFIXES + DIGITALWIRES_SUFFIXES + NEWSML_SUFFIXES
 DEFAULT_MAX_ARTICLE_BYTES = 5_000_000
+MAX_WIRE_FILE_BYTES = 4 * DEFAULT_MAX_ARTICLE_BYTES
+"""A digitalwires or NewsML-G2 file may hold many entries, each an article."""
 
 _DATE_LINE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4}) - (\d{2}):(\d{2})(?::(\d{2}))?$")
 _SOURCE_LINE = re.compile(r"^@\s*(\S+)$")

@@ -16,7 +16,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.parsing import DEFAULT_MAX_ARTICLE_BYTES, SUPPORTED_SUFFIXES
+from qa.parsing import (
+    DEFAULT_MAX_ARTICLE_BYTES,
+    DIGITALWIRES_SUFFIXES,
+    JSONL_SUFFIXES,
+    MAX_WIRE_FILE_BYTES,
+    NEWSML_SUFFIXES,
+    SUPPORTED_SUFFIXES,
+)
 
 ACCEPTED_SUFFIXES = SUPPORTED_SUFFIXES
 MAX_UPLOAD_FILES = 100
@@ -54,8 +61,13 @@ def safe_file_name(name: str) -> str:
 def _rejection(upload: Upload) -> str | None:
     suffix = Path(upload.name).suffix.lower()
     if suffix not in ACCEPTED_SUFFIXES:
-        return f"only {' and '.join(ACCEPTED_SUFFIXES)} files are accepted, not {suffix or 'a file without suffix'}"
-    limit = MAX_JSONL_BYTES if suffix == ".jsonl" else DEFAULT_MAX_ARTICLE_BYTES
+        return f"only {', '.join(ACCEPTED_SUFFIXES)} files are accepted, not {suffix or 'a file without suffix'}"
+    if suffix in JSONL_SUFFIXES:
+        limit = MAX_JSONL_BYTES
+    elif suffix in DIGITALWIRES_SUFFIXES + NEWSML_SUFFIXES:
+        limit = MAX_WIRE_FILE_BYTES
+    else:
+        limit = DEFAULT_MAX_ARTICLE_BYTES
     if len(upload.data) > limit:
         return f"file too large ({len(upload.data) / 1e6:.1f} MB, limit {limit / 1e6:.0f} MB for {suffix})"
     return None

@@ -22,7 +22,7 @@ from xml.etree.ElementTree import Element, tostring
 import defusedxml.ElementTree as SafeXML
 from defusedxml import DefusedXmlException
 
-from qa.parsing import BERLIN, DEFAULT_MAX_ARTICLE_BYTES, InvalidInputError, decode_text, parse_json_record
+from qa.parsing import BERLIN, MAX_WIRE_FILE_BYTES, InvalidInputError, decode_text, parse_json_record
 from qa.records import Article, WireInfo
 from qa.repair import repair_text
 
@@ -75,6 +75,10 @@ class _BlockText(HTMLParser):
         if not self._skipping:
             self._parts.append(data)
 
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
 
 def html_paragraphs(markup: str | None) -> list[str]:
     """The paragraphs of an HTML fragment, text only."""
@@ -83,7 +87,6 @@ def html_paragraphs(markup: str | None) -> list[str]:
     parser = _BlockText()
     parser.feed(markup)
     parser.close()
-    parser._flush()
     return parser.paragraphs
 
 
@@ -102,6 +105,16 @@ def _moment(value: object, source: str, line: int | None, field: str) -> datetim
 def _qcode_name(qcode: str | None) -> str | None:
     """``sig:correction`` → ``correction``; ``stat:canceled`` → ``canceled``."""
     return qcode.rsplit(":", 1)[-1] if qcode else None
+
+
+def _items(entry: dict, key: str) -> list:
+    """A field that should hold a list; anything else counts as empty."""
+    value = entry.get(key)
+    return value if isinstance(value, list) else []
+
+
+def _markup(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _clean(value: object) -> str | None:
@@ -155,14 +168,13 @@ def _with_dateline(dateline: str | None, body: list[str]) -> list[str]:
 
 
 def is_digitalwires(record: object) -> bool:
-    return (
-        isinstance(record, dict)
-        and "urn" in record
-        and (str(record.get("format", "")).startswith("digitalwires") or "article_html" in record)
-    )
+    """Whether a JSON object is a digitalwires entry rather than an article as JSON Lines holds it."""
+    if not isinstance(record, dict):
+        return False
+    return str(record.get("format", "")).startswith("digitalwires") or "article_html" in record or "urn" in record
 
 
-def parse_record(record: object, source: str, line: int) -> Article:
+def parse_record(record: object, source: str, line: int | None) -> Article:
     """A JSON Lines record: a digitalwires entry, or an article as ``qa.parsing`` reads it."""
     if is_digitalwires(record):
         return parse_digitalwires(record, source, line)
@@ -179,7 +191,7 @@ def parse_digitalwires(entry: object, source: str, line: int | None = None) -> A
     version = entry.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise InvalidInputError(source, f"{urn}: 'version' must be a whole number, got {version!r}", line)
-    notes = entry.get("ednotes") or []
+    notes = _items(entry, "ednotes")
     correction = next(
         (
             _clean(note.get("ednote"))
@@ -199,13 +211,13 @@ def parse_digitalwires(entry: object, source: str, line: int | None = None) -> A
         byline=_clean(entry.get("byline")),
         correction=correction,
     )
-    body = _with_dateline(_clean(entry.get("dateline")), html_paragraphs(entry.get("article_html")))
-    body += html_paragraphs(entry.get("infobox_html"))
+    body = _with_dateline(_clean(entry.get("dateline")), html_paragraphs(_markup(entry.get("article_html"))))
+    body += html_paragraphs(_markup(entry.get("infobox_html")))
     subhead = _clean(entry.get("subhead"))
     names = [
         name
         for key in ("dpasubject_names", "geosubject_names", "keyword_names", "genre_names")
-        for name in (entry.get(key) or [])
+        for name in _items(entry, key)
         if isinstance(name, str)
     ]
     return _article(
@@ -223,20 +235,22 @@ def parse_digitalwires(entry: object, source: str, line: int | None = None) -> A
 
 def _media_kind(entry: dict) -> str:
     """What an entry without text carries: its first association's type (audio, image, video)."""
-    associations = entry.get("associations") or []
+    associations = _items(entry, "associations")
     first = associations[0] if associations and isinstance(associations[0], dict) else {}
     return str(first.get("type") or "media")
 
 
-def read_digitalwires_file(
-    path: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES * 4
-) -> Iterator[Article | InvalidInputError]:
+def read_digitalwires_file(path: Path, max_bytes: int = MAX_WIRE_FILE_BYTES) -> Iterator[Article | InvalidInputError]:
     """A ``.json`` file: one entry, a list of entries, or ``{"entries": [...]}`` as the API
-    returns them; each entry that cannot be read fails alone, named by its place in the file."""
+    returns them (an article object as JSON Lines holds it is read too); each entry that cannot
+    be read fails alone, named by its place in the file."""
     source = str(path)
     try:
-        text = decode_text(path.read_bytes(), source, max_bytes)
-        data = json.loads(text)
+        size = path.stat().st_size
+        if size > max_bytes:
+            yield InvalidInputError(source, f"file too large: {size:,} bytes (limit {max_bytes:,})")
+            return
+        data = json.loads(decode_text(path.read_bytes(), source, max_bytes))
     except OSError as error:
         yield InvalidInputError(source, f"cannot read: {error.strerror or error}")
         return
@@ -258,13 +272,10 @@ def read_digitalwires_file(
     if not entries:
         yield InvalidInputError(source, "no entries")
     for number, entry in entries:
-        where = f"{source} entry {number}" if number is not None else source
         try:
-            article = parse_digitalwires(entry, where)
+            yield parse_record(entry, source, number)
         except InvalidInputError as error:
             yield error
-            continue
-        yield article
 
 
 _G2 = "{http://iptc.org/std/nar/2006-10-01/}"
@@ -305,7 +316,7 @@ def parse_news_item(item: Element, source: str) -> Article:
         ),
         None,
     )
-    headlines = sorted(content.findall(f"{_G2}headline"), key=lambda h: int(h.get("rank") or 1))
+    headlines = sorted(content.findall(f"{_G2}headline"), key=_rank)
     headline = _text(headlines[0]) if headlines else None
     kicker = next((_text(h) for h in headlines[1:] if h.get("rank") == "3"), None)
     wire = WireInfo(
@@ -345,21 +356,22 @@ def parse_news_item(item: Element, source: str) -> Article:
     return _article(source, None, wire, headline, teaser, body, [n for n in names if n], outlet, _item_class(meta))
 
 
+def _rank(element: Element) -> int:
+    rank = element.get("rank") or "1"
+    return int(rank) if rank.isdigit() else 1
+
+
 def _item_class(meta: Element) -> str:
     item_class = meta.find(f"{_G2}itemClass")
     return _qcode_name(item_class.get("qcode")) if item_class is not None else "media"
 
 
-def read_newsml_file(
-    path: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES * 4
-) -> Iterator[Article | InvalidInputError]:
+def read_newsml_file(path: Path, max_bytes: int = MAX_WIRE_FILE_BYTES) -> Iterator[Article | InvalidInputError]:
     """An ``.xml`` file holding a ``newsMessage`` (one or more ``newsItem``) or a ``newsItem``."""
     source = str(path)
     try:
         if path.stat().st_size > max_bytes:
-            yield InvalidInputError(
-                source, f"file is {path.stat().st_size:,} bytes, more than the {max_bytes:,} allowed"
-            )
+            yield InvalidInputError(source, f"file too large: {path.stat().st_size:,} bytes (limit {max_bytes:,})")
             return
         root = SafeXML.parse(str(path), forbid_dtd=True).getroot()
     except OSError as error:

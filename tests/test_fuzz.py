@@ -189,3 +189,41 @@ def test_an_import_of_hostile_files_imports_the_good_and_names_each_bad_one(tmp_
     } | {f"{folder / 'lines.jsonl'}:{line}" for line in (2, 3, 4)}
     assert all(failed.values())
     assert archive.check() == []
+
+
+WIRE_FIXTURES = Path(__file__).parent / "fixtures" / "wire"
+
+
+@FUZZ
+@given(data=st.data())
+def test_broken_wire_files_are_read_or_refused_never_crash(tmp_path, data):
+    """Truncated, spliced and re-typed digitalwires and NewsML-G2 files give articles or errors naming the file."""
+    from qa.wire import read_digitalwires_file, read_newsml_file
+
+    suffix = data.draw(st.sampled_from([".json", ".xml"]))
+    original = (WIRE_FIXTURES / f"entry{suffix}").read_bytes()
+    cut = data.draw(st.integers(0, len(original)))
+    noise = data.draw(st.binary(max_size=64))
+    text = original[:cut] + noise + original[cut + data.draw(st.integers(0, 200)) :]
+    if suffix == ".json" and data.draw(st.booleans()):
+        entry = json.loads(original)
+        for key in data.draw(st.lists(st.sampled_from(sorted(entry)), min_size=1, max_size=8)):
+            entry[key] = data.draw(
+                st.one_of(st.none(), st.integers(), st.text(max_size=30), st.lists(st.integers(), max_size=3))
+            )
+        text = json.dumps(entry).encode()
+    if suffix == ".xml" and data.draw(st.booleans()):
+        attribute = data.draw(
+            st.sampled_from([b'rank="1"', b'version="1"', b'role="drol:teaser"', b'qcode="stat:usable"'])
+        )
+        name = attribute.split(b"=")[0]
+        text = original.replace(
+            attribute, name + b'="' + data.draw(st.sampled_from([b"x", b"", b"-1", b"99999999999"])) + b'"'
+        )
+    path = tmp_path / f"fuzzed{suffix}"
+    path.write_bytes(text)
+    reader = read_digitalwires_file if suffix == ".json" else read_newsml_file
+    for record in reader(path):
+        assert isinstance(record, Article | InvalidInputError)
+        if isinstance(record, InvalidInputError):
+            assert str(path) in str(record) and record.reason

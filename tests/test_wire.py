@@ -58,7 +58,7 @@ def test_both_formats_give_one_and_the_same_article():
 def test_a_file_or_line_of_many_entries_fails_only_where_an_entry_is_bad(tmp_path):
     bad = {k: v for k, v in entry().items() if k != "urn"}
     listed = list(read_digitalwires_file(write_json(tmp_path, "many.json", [entry(), bad])))
-    assert listed[0].id == URN and "entry 2: digitalwires entry without 'urn'" in str(listed[1])
+    assert listed[0].id == URN and "many.json:2: digitalwires entry without 'urn'" in str(listed[1])
     wrapped = list(read_digitalwires_file(write_json(tmp_path, "api.json", {"entries": [version(3)]})))
     assert wrapped[0].wire.version == 3
     media = list(
@@ -67,6 +67,8 @@ def test_a_file_or_line_of_many_entries_fails_only_where_an_entry_is_bad(tmp_pat
         )
     )
     assert "no text to import" in media[0].reason and "photo.json" in str(media[0])
+    plain = list(read_digitalwires_file(write_json(tmp_path, "plain.json", {"title": "Hafen", "body": "Text."})))
+    assert plain[0].title == "Hafen" and plain[0].wire is None
     (broken,) = list(read_digitalwires_file(write_json(tmp_path, "broken.json", "x")))
     assert "holds an entry" in broken.reason
     (missing,) = list(read_digitalwires_file(tmp_path / "missing.json"))
