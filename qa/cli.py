@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from datetime import datetime
@@ -231,37 +232,34 @@ filters = [
 
 
 def _with_filters(command):
+    """The shared search options, handed to ``command`` as one ``query`` mapping of the keyword
+    arguments that ``Archive.search`` and ``Archive.ask`` take."""
+
+    @functools.wraps(command)
+    def run(*args, k, since, until, tags, outlets, all_versions, mode, **rest):
+        query = {
+            "k": k,
+            "since": _date(since),
+            "until": _date(until),
+            "tags": list(tags) or None,
+            "outlets": list(outlets) or None,
+            "collapse": not all_versions,
+            "mode": mode,
+        }
+        return command(*args, query=query, **rest)
+
     for option in reversed(filters):
-        command = option(command)
-    return command
+        run = option(run)
+    return run
 
 
 @main.command()
 @click.argument("question")
 @index_option
 @_with_filters
-def search(
-    question: str,
-    index_path: Path | None,
-    k: int,
-    since: str | None,
-    until: str | None,
-    tags,
-    outlets,
-    all_versions: bool,
-    mode: str,
-) -> None:
+def search(question: str, index_path: Path | None, query: dict) -> None:
     """Print the articles that best match QUESTION."""
-    hits = _open(index_path).search(
-        question,
-        k=k,
-        since=_date(since),
-        until=_date(until),
-        tags=list(tags) or None,
-        mode=mode,
-        outlets=list(outlets) or None,
-        collapse=not all_versions,
-    )
+    hits = _open(index_path).search(question, **query)
     if not hits:
         click.echo("No matching articles.")
     for rank, hit in enumerate(hits, start=1):
@@ -273,31 +271,11 @@ def search(
 @index_option
 @_with_filters
 @click.option("--json", "as_json", is_flag=True, help="Print the whole answer as JSON.")
-def ask(
-    question: str,
-    index_path: Path | None,
-    k: int,
-    since: str | None,
-    until: str | None,
-    tags,
-    outlets,
-    all_versions: bool,
-    mode: str,
-    as_json: bool,
-) -> None:
+def ask(question: str, index_path: Path | None, query: dict, as_json: bool) -> None:
     """Answer QUESTION: the short answer, the sentence that holds it, and the sources."""
     archive = _open(index_path)
     archive.warm_up(background=True)
-    answer = archive.ask(
-        question,
-        k=k,
-        since=_date(since),
-        until=_date(until),
-        tags=list(tags) or None,
-        mode=mode,
-        outlets=list(outlets) or None,
-        collapse=not all_versions,
-    )
+    answer = archive.ask(question, **query)
     if as_json:
         click.echo(answer.to_json())
         return
