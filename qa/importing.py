@@ -124,7 +124,8 @@ def _kept_version(batch: StoreBatch, article: Article) -> str | None:
         return None
     if stored > article.wire.version:
         return f"older version {article.wire.version}, kept version {stored}"
-    if batch.find_article(article.id)[1] != article.content_hash:
+    stored_article = batch.find_article(article.id)
+    if stored_article is not None and stored_article[1] != article.content_hash:
         return f"version {stored} again with other content, kept the one imported first"
     return None
 

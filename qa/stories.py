@@ -87,8 +87,10 @@ def fingerprint(text: str, threshold: float = BANDS_FOR, permutations: int = PER
     return Fingerprint(signature, keys)
 
 
-def best_copy(fingerprint: Fingerprint, candidates: Sequence[tuple[str, bytes]], threshold: float = SAME_STORY):
-    """The candidate (id, signature) most similar to ``fingerprint`` at or above ``threshold``."""
+def best_copy(
+    fingerprint: Fingerprint, candidates: Sequence[tuple[str, bytes]], threshold: float = SAME_STORY
+) -> str | None:
+    """The id of the candidate (id, signature) most similar to ``fingerprint`` at or above ``threshold``."""
     scored = [(fingerprint.similarity(signature_from_bytes(data)), owner) for owner, data in candidates]
     scored = [pair for pair in scored if pair[0] >= threshold]
     return max(scored)[1] if scored else None
