@@ -17,7 +17,7 @@ import streamlit as st
 
 from qa import Answer, Archive, Hit, ImportReport, Upload
 from qa.answering import highlight_html
-from qa.archive import default_index_path
+from qa.archive import default_index_location
 from qa.dates import day_bounds
 from qa.importing import ImportProgress
 from qa.models import models_ready, prepare_models
@@ -214,7 +214,7 @@ if not models_ready():
 
     prepare_models(building)
     notice.empty()
-archive = load_archive(str(default_index_path()))
+archive = load_archive(default_index_location())
 stats = archive.stats()
 with st.sidebar:
     st.header("archive-qa")

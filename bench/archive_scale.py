@@ -13,12 +13,19 @@ Reports, model warm and the query embedding included:
   and ``ask``;
 - the memory the open index takes (RSS after opening it, less RSS before);
 - importing 10 new articles, removing one, replacing one (changed text), and a full
-  rebuild's time estimated from the import's own embedding rate (a rebuild re-embeds all).
+  rebuild's time estimated from the import's own embedding rate (a rebuild re-embeds all);
+- one commit of 10 articles whose vectors are at hand (the store's write alone, no model), and
+  the commit removing them again: the median of three of each.
+
+``--index`` puts the archive on Milvus (``milvus-lite:///file.db``, ``milvus://host:port/name``)
+instead of a directory; ``--commit-only`` measures the commits and nothing else.
 
 python bench/archive_scale.py ../shared/data/news_de.jsonl --chunks 100000
+python bench/archive_scale.py ../shared/data/news_de.jsonl --chunks 10000 --index milvus-lite:///tmp/scale.db
 """
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -35,7 +42,7 @@ from qa import Archive
 from qa.chunking import Chunker
 from qa.parsing import read_jsonl_file
 from qa.records import Article
-from qa.storage import IndexStore
+from qa.storage import ArchiveStore, MilvusStore, open_store
 
 QUESTIONS = [
     "Who leads the Ukrainian delegation?",
@@ -83,36 +90,77 @@ def read_articles(path: Path) -> list[Article]:
     return [record for record in read_jsonl_file(path) if isinstance(record, Article)]
 
 
-def build_replicated(index: Path, articles: list[Article], target: int, model: str, dimension: int) -> int:
-    """Write replicas of ``articles`` with stand-in vectors until ``target`` chunks; the chunk count."""
-    store = IndexStore(index, model, dimension)
+def replicas(articles: list[Article], target: int, dimension: int, label: str = "", seed: int = 11):
+    """Replicas of ``articles`` (ids ``<id>~<label><n>``) with their chunks and stand-in vectors,
+    until ``target`` chunks."""
     chunker = Chunker()
     chunked = [(article, chunker.chunk_article(article)) for article in articles]
-    rng = np.random.default_rng(11)
+    rng = np.random.default_rng(seed)
+    total = copy = 0
+    while total < target:
+        for article, chunks in chunked:
+            if total >= target:
+                return
+            replica = Article(
+                id=f"{article.id}~{label}{copy}",
+                title=article.title,
+                published=article.published,
+                paragraphs=article.paragraphs,
+                tags=article.tags,
+                source=article.source,
+                source_path=article.source_path,
+            )
+            owned = [replace(chunk, owner_id=replica.id) for chunk in chunks]
+            story = rng.normal(size=dimension)
+            vectors = story + rng.normal(0, 0.6, (len(owned), dimension))
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            yield replica, owned, vectors.astype(np.float32)
+            total += len(owned)
+        copy += 1
+
+
+def build_replicated(store: ArchiveStore, articles: list[Article], target: int, dimension: int) -> int:
+    """Write replicas of ``articles`` with stand-in vectors until ``target`` chunks; the chunk count.
+    Milvus gets writes of 2,000 articles (it holds a write in memory until it applies it); the
+    embedded index one write, since each of its writes copies the whole metadata file."""
+    per_write = 2000 if isinstance(store, MilvusStore) else target
     total = 0
-    with store.write() as batch:
-        copy = 0
-        while total < target:
-            for article, chunks in chunked:
-                if total >= target:
-                    break
-                replica = Article(
-                    id=f"{article.id}~{copy}",
-                    title=article.title,
-                    published=article.published,
-                    paragraphs=article.paragraphs,
-                    tags=article.tags,
-                    source=article.source,
-                    source_path=article.source_path,
-                )
-                owned = [replace(chunk, owner_id=replica.id) for chunk in chunks]
-                story = rng.normal(size=dimension)
-                vectors = story + rng.normal(0, 0.6, (len(owned), dimension))
-                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-                batch.put_article(replica, owned, vectors.astype(np.float32))
+    made = iter(replicas(articles, target, dimension))
+    while True:
+        with store.write() as batch:
+            written = 0
+            for replica, owned, vectors in made:
+                batch.put_article(replica, owned, vectors)
                 total += len(owned)
-            copy += 1
-    return total
+                written += 1
+                if written == per_write:
+                    break
+        if written < per_write:
+            return total
+
+
+def commit_cost(store: ArchiveStore, articles: list[Article], dimension: int, rounds: int = 3) -> dict[str, float]:
+    """Seconds of one write of 10 articles with their vectors at hand, and of the write removing them."""
+    adds, removals = [], []
+    for round_number in range(rounds):
+        made = replicas(articles[:10], 10**9, dimension, label=f"commit{round_number}-", seed=round_number)
+        ten = list(itertools.islice(made, 10))
+        started = time.perf_counter()
+        with store.write() as batch:
+            for replica, owned, vectors in ten:
+                batch.put_article(replica, owned, vectors)
+        adds.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        with store.write() as batch:
+            for replica, _owned, _vectors in ten:
+                batch.delete_owner(replica.id)
+        removals.append(time.perf_counter() - started)
+    figures = {"commit_10_articles_s": float(np.median(adds)), "commit_remove_10_s": float(np.median(removals))}
+    print(
+        f"one commit of 10 articles (vectors at hand): {figures['commit_10_articles_s']:.2f} s; "
+        f"removing them: {figures['commit_remove_10_s']:.2f} s (median of {rounds})"
+    )
+    return figures
 
 
 def percentiles(times: list[float]) -> tuple[float, float]:
@@ -125,21 +173,32 @@ def main() -> None:
     parser.add_argument("jsonl", type=Path)
     parser.add_argument("--chunks", type=int, default=10_000)
     parser.add_argument("--keep", type=Path, help="build the index here (or reuse it when it exists)")
+    parser.add_argument("--index", help="a Milvus URI (or a directory) to build the archive in, instead of --keep")
+    parser.add_argument("--commit-only", action="store_true", help="measure the commits of 10 articles only")
     parser.add_argument("--skip-import", action="store_true", help="measure latency and memory only")
     parser.add_argument("--json", type=Path, help="write the figures here as well")
     args = parser.parse_args()
     articles = read_articles(args.jsonl)
     fresh, replicated = articles[:10], articles[10:]
     with tempfile.TemporaryDirectory() as scratch:
-        index = args.keep or Path(scratch) / "index"
+        index = args.index or args.keep or Path(scratch) / "index"
         from qa.embedding import shared_embedder
 
         embedder = shared_embedder()
         embedder.embed_queries(["warm-up"])
-        if not (index / "manifest.json").exists():
+        store = open_store(index, embedder.name, embedder.dimension)
+        if not store.exists():
             started = time.perf_counter()
-            chunks = build_replicated(index, replicated, args.chunks, embedder.name, embedder.dimension)
+            chunks = build_replicated(store, replicated, args.chunks, embedder.dimension)
             print(f"built {chunks:,} replicated chunks in {time.perf_counter() - started:.0f} s")
+        if args.commit_only:
+            print(f"index: {store.snapshot().counts()}")
+            figures = commit_cost(store, fresh, embedder.dimension)
+            if args.json:
+                args.json.write_text(json.dumps(figures, indent=2))
+            return
+        if isinstance(store, MilvusStore):
+            store.close()
         before = rss_mb()
         started = time.perf_counter()
         archive = Archive.open(index, embedder=embedder)
@@ -208,6 +267,7 @@ def main() -> None:
             )
         if not args.skip_import:
             figures.update(incremental(archive, fresh, Path(scratch), stats.counts.vectors))
+        figures.update(commit_cost(archive.store, fresh, embedder.dimension))
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2))
 

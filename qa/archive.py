@@ -21,7 +21,7 @@ from qa.question import Question, QuestionAnalyser, RetrievalMode, now_in_berlin
 from qa.reading import Reader, shared_reader
 from qa.records import Answer, Article, Hit, ImportOutcome, ImportReport, ImportStatus, Teaser
 from qa.retrieval import OVERFETCH, FusionWeights, Retriever, best_per_article
-from qa.storage import ArchiveStore, IndexCounts, IndexStore
+from qa.storage import ArchiveStore, IndexCounts, open_store
 from qa.translation import Dictionary, shared_dictionary
 from qa.uploads import StagedFile, Upload, stage_uploads
 from qa.vectors import VectorLayout
@@ -33,8 +33,9 @@ ANSWER_PASSAGES = 8
 _REBUILD_SLICE = 256
 
 
-def default_index_path() -> Path:
-    return Path(os.environ.get(INDEX_ENV, DEFAULT_INDEX))
+def default_index_location() -> str:
+    """``$QA_INDEX`` (a directory or a Milvus URI), else ``./index``."""
+    return os.environ.get(INDEX_ENV) or str(DEFAULT_INDEX)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class WireCounts:
 
 @dataclass(frozen=True)
 class ArchiveStats:
-    path: Path
+    location: str
     model: str
     dimension: int
     generation: int
@@ -125,7 +126,7 @@ class Archive:
         the reader (``qa.reading``) finds in the top passages. ``clock`` says what time it is:
         a wire story under embargo is searched only once its embargo has ended."""
         embedder = embedder or shared_embedder()
-        store = IndexStore(Path(path) if path else default_index_path(), embedder.name, embedder.dimension)
+        store = open_store(path or default_index_location(), embedder.name, embedder.dimension)
         store.snapshot()
         reader = shared_reader() if short_answers else None
         return cls(store, embedder, Chunker(chunking), fusion, shared_dictionary(), reader, clock)
@@ -160,7 +161,13 @@ class Archive:
 
     @property
     def path(self) -> Path:
+        """The archive's local folder (for Milvus: where uploads are staged)."""
         return self.store.path
+
+    @property
+    def location(self) -> str:
+        """Where the archive is kept, as it was opened: a directory or a Milvus URI."""
+        return self.store.location
 
     def import_paths(
         self,
@@ -371,7 +378,7 @@ class Archive:
     def stats(self) -> ArchiveStats:
         snapshot = self.store.snapshot()
         return ArchiveStats(
-            path=self.path,
+            location=self.store.location,
             model=self.embedder.name,
             dimension=self.embedder.dimension,
             generation=snapshot.generation,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from qa.archive import Archive, default_index_path
+from qa.archive import Archive, default_index_location
 from qa.evaluation import LANGUAGES, READER_TABLE_HEADER, TABLE_HEADER, evaluate, evaluate_reader, results_json
 from qa.importing import DEFAULT_BATCH_ARTICLES, ImportProgress
 from qa.parsing import BERLIN
@@ -25,15 +25,14 @@ from qa.vectors import VectorLayout
 index_option = click.option(
     "--index",
     "index_path",
-    type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Index directory (default: $QA_INDEX or ./index).",
+    help="Index directory, or milvus://host:port/name, or milvus-lite:///file.db (default: $QA_INDEX or ./index).",
 )
 
 
-def _open(index_path: Path | None) -> Archive:
+def _open(index_path: str | None) -> Archive:
     try:
-        return Archive.open(index_path or default_index_path())
+        return Archive.open(index_path or default_index_location())
     except ArchiveIndexError as error:
         raise click.ClickException(str(error)) from None
 
@@ -101,7 +100,7 @@ def main(verbose: int) -> None:
     show_default=True,
     help="Articles per commit: each commit publishes a new index generation, kept if the import is interrupted.",
 )
-def import_command(paths: tuple[Path, ...], index_path: Path | None, quiet: bool, batch_size: int) -> None:
+def import_command(paths: tuple[Path, ...], index_path: str | None, quiet: bool, batch_size: int) -> None:
     """Import article files (.txt), JSON Lines files (.jsonl) or folders of them.
 
     Only new or changed articles are embedded. Exits with 1 if any input failed.
@@ -128,7 +127,7 @@ def import_command(paths: tuple[Path, ...], index_path: Path | None, quiet: bool
 @main.command()
 @index_option
 @click.argument("article_ids", nargs=-1, required=True)
-def remove(index_path: Path | None, article_ids: tuple[str, ...]) -> None:
+def remove(index_path: str | None, article_ids: tuple[str, ...]) -> None:
     """Remove articles by id (as `qa search` shows them)."""
     archive = _open(index_path)
     try:
@@ -151,7 +150,7 @@ def remove(index_path: Path | None, article_ids: tuple[str, ...]) -> None:
     type=click.Choice([layout.value for layout in VectorLayout]),
     help="FAISS index type from now on: exact (flat), IVF with 8-bit codes (ivf-sq8), or auto (by size, the default)",
 )
-def rebuild(index_path: Path | None, layout: str | None) -> None:
+def rebuild(index_path: str | None, layout: str | None) -> None:
     """Re-embed every stored article into a fresh index (after a model or format change)."""
     archive = Archive(*_unchecked(index_path))
     try:
@@ -164,23 +163,23 @@ def rebuild(index_path: Path | None, layout: str | None) -> None:
     )
 
 
-def _unchecked(index_path: Path | None):
+def _unchecked(index_path: str | None):
     from qa.chunking import Chunker
     from qa.embedding import shared_embedder
-    from qa.storage import IndexStore
+    from qa.storage import open_store
 
     embedder = shared_embedder()
-    store = IndexStore(index_path or default_index_path(), embedder.name, embedder.dimension)
+    store = open_store(index_path or default_index_location(), embedder.name, embedder.dimension)
     return store, embedder, Chunker()
 
 
 @main.command()
 @index_option
-def stats(index_path: Path | None) -> None:
+def stats(index_path: str | None) -> None:
     """Print what the index holds."""
     info = _open(index_path).stats()
     counts = info.counts
-    click.echo(f"index:      {info.path}")
+    click.echo(f"index:      {info.location}")
     click.echo(f"model:      {info.model} ({info.dimension} dimensions)")
     click.echo(f"type:       {info.index_type} ({info.layout}), generation {info.generation}")
     click.echo(f"articles:   {counts.articles}")
@@ -194,10 +193,10 @@ def stats(index_path: Path | None) -> None:
 
 @main.command()
 @index_option
-def check(index_path: Path | None) -> None:
+def check(index_path: str | None) -> None:
     """Verify the index: file checksums, that vectors, chunks and lexical entries match, counts."""
     store, _embedder, _chunker = _unchecked(index_path)
-    path = store.path
+    path = store.location
     problems = store.check()
     if not problems:
         click.echo(f"{path}: ok")
@@ -257,7 +256,7 @@ def _with_filters(command):
 @click.argument("question")
 @index_option
 @_with_filters
-def search(question: str, index_path: Path | None, query: dict) -> None:
+def search(question: str, index_path: str | None, query: dict) -> None:
     """Print the articles that best match QUESTION."""
     hits = _open(index_path).search(question, **query)
     if not hits:
@@ -271,7 +270,7 @@ def search(question: str, index_path: Path | None, query: dict) -> None:
 @index_option
 @_with_filters
 @click.option("--json", "as_json", is_flag=True, help="Print the whole answer as JSON.")
-def ask(question: str, index_path: Path | None, query: dict, as_json: bool) -> None:
+def ask(question: str, index_path: str | None, query: dict, as_json: bool) -> None:
     """Answer QUESTION: the short answer, the sentence that holds it, and the sources."""
     archive = _open(index_path)
     archive.warm_up(background=True)
@@ -326,8 +325,8 @@ def ask(question: str, index_path: Path | None, query: dict, as_json: bool) -> N
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the results here.")
 @click.option(
     "--keep-index",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Build the evaluation index here and reuse it next time, instead of a temporary folder.",
+    help="Build the evaluation index here (a directory or a Milvus URI) and reuse it next time, "
+    "instead of a temporary folder.",
 )
 @click.option(
     "--no-dictionary",
@@ -343,7 +342,7 @@ def evaluate_command(
     modes: tuple[str, ...],
     no_answers: bool,
     json_path: Path | None,
-    keep_index: Path | None,
+    keep_index: str | None,
     no_dictionary: bool,
     no_reader: bool,
 ) -> None:

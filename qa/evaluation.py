@@ -171,13 +171,14 @@ def evaluation_archive(
     dataset: Path,
     distractors: Path | None = None,
     distractor_chunks: int = 2000,
-    index: Path | None = None,
+    index: Path | str | None = None,
     embedder: Embedder | None = None,
     fusion: FusionWeights | None = None,
     short_answers: bool = True,
 ) -> Iterator[Archive]:
     """An archive of the dataset's paragraphs (and distractors): built in a temporary folder,
-    or at ``index``, where an earlier build is reused (the import skips what is there)."""
+    or at ``index`` (a directory or a Milvus URI), where an earlier build is reused (the import
+    skips what is there)."""
     with tempfile.TemporaryDirectory() as scratch:
         corpus = Path(scratch) / "corpus.jsonl"
         paragraphs, _questions = read_dataset(dataset)
@@ -289,7 +290,7 @@ def evaluate(
         dataset,
         Path(distractors) if distractors else None,
         distractor_chunks,
-        Path(index) if index else None,
+        index or None,
         embedder,
         fusion,
         short_answers,

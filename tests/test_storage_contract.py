@@ -1,10 +1,13 @@
 """The storage contract: what every implementation of ``qa.storage.ArchiveStore`` must do.
 
-Each test takes the ``store`` fixture, parametrised over the implementations; a new one (a
-cluster engine) joins by adding a parameter. Vectors are random unit vectors: the model is not
-under test here.
+Each test takes the ``store`` fixture, parametrised over the implementations: the embedded
+index, Milvus on milvus-lite (when the ``milvus`` extra is installed) and, with
+``QA_TEST_MILVUS_URI=milvus://host:port`` set, a Milvus server (each test in collections of its
+own, dropped afterwards). Vectors are random unit vectors: the model is not under test here.
 """
 
+import os
+import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -14,7 +17,7 @@ import pytest
 from qa.chunking import Chunker
 from qa.lexical import LexicalQuery
 from qa.records import Article, WireInfo
-from qa.storage import ArchiveStore, IndexStore, StoreView
+from qa.storage import ArchiveStore, IndexStore, MilvusStore, StoreView
 
 DIM = 8
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -24,9 +27,24 @@ def embedded(tmp_path) -> ArchiveStore:
     return IndexStore(tmp_path / "index", "test-model", DIM)
 
 
-@pytest.fixture(params=[embedded], ids=["embedded"])
+def milvus_lite(tmp_path) -> ArchiveStore:
+    pytest.importorskip("milvus_lite")
+    return MilvusStore(f"milvus-lite://{tmp_path / 'archive.db'}", "test-model", DIM)
+
+
+def milvus_server(tmp_path) -> ArchiveStore:
+    server = os.environ.get("QA_TEST_MILVUS_URI")
+    if not server:
+        pytest.skip("QA_TEST_MILVUS_URI is not set")
+    return MilvusStore(f"{server.rstrip('/')}/contract_{uuid.uuid4().hex[:12]}", "test-model", DIM)
+
+
+@pytest.fixture(params=[embedded, milvus_lite, milvus_server], ids=["embedded", "milvus-lite", "milvus-server"])
 def store(request, tmp_path) -> ArchiveStore:
-    return request.param(tmp_path)
+    made = request.param(tmp_path)
+    yield made
+    if isinstance(made, MilvusStore):
+        made.drop()
 
 
 def article(number: int, **changes) -> Article:

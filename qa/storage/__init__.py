@@ -1,5 +1,8 @@
 """Where an archive is kept: the storage interface (``qa.storage.base``) and its implementations."""
 
+import os
+from pathlib import Path
+
 from qa.storage.base import (
     ArchiveIndexError,
     ArchiveStore,
@@ -14,6 +17,7 @@ from qa.storage.base import (
 )
 from qa.storage.embedded import IndexStore
 from qa.storage.files import FORMAT_VERSION
+from qa.storage.milvus import MilvusStore, is_milvus_location
 from qa.storage.view import Snapshot
 
 __all__ = [
@@ -25,9 +29,19 @@ __all__ = [
     "IndexCounts",
     "IndexMismatchError",
     "IndexStore",
+    "MilvusStore",
     "Snapshot",
     "StoreBatch",
     "StoreView",
     "StoredChunk",
     "StoredOwner",
+    "open_store",
 ]
+
+
+def open_store(location: str | os.PathLike, model: str, dimension: int) -> ArchiveStore:
+    """The storage at ``location``: ``milvus://host:port/name`` or ``milvus-lite:///file.db`` for
+    Milvus, anything else an index directory."""
+    if is_milvus_location(location):
+        return MilvusStore(str(location), model, dimension)
+    return IndexStore(Path(location), model, dimension)

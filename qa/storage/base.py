@@ -7,7 +7,8 @@ and the three roles the rest of the package reads and writes through.
 - :class:`StoreBatch` is one write that becomes visible whole or not at all: put, replace and
   remove articles with their chunks and vectors.
 
-The embedded FAISS + SQLite index (``qa.storage.embedded``) is the first implementation.
+The embedded FAISS + SQLite index (``qa.storage.embedded``) is the default implementation;
+``qa.storage.milvus`` keeps the same archive on a Milvus cluster or on milvus-lite.
 """
 
 from __future__ import annotations
@@ -166,7 +167,10 @@ class StoreBatch(Protocol):
 class ArchiveStore(Protocol):
     """An archive's storage: where it is, what it was built with, and its views and writes."""
 
+    location: str
+    """As the user named it: a directory, or a Milvus URI."""
     path: Path
+    """A local folder of the archive's own (uploads are staged there)."""
     model: str
     dimension: int
 

@@ -79,6 +79,10 @@ class IndexStore:
         self._lock = threading.Lock()
 
     @property
+    def location(self) -> str:
+        return str(self.path)
+
+    @property
     def manifest_path(self) -> Path:
         return self.path / MANIFEST_NAME
 
