@@ -65,15 +65,34 @@ def api_start(index: Path) -> dict[str, float]:
     return stages
 
 
-def cli_start(index: Path) -> dict[str, float]:
-    """Seconds for `qa ask` and `qa search`, each a new process, as a user types them."""
+def cli_start(index: Path, served: bool = False) -> dict[str, float]:
+    """Seconds for `qa ask` and `qa search`, each a new process, as a user types them; alone, or
+    answered by a running `qa serve`."""
     qa = Path(sys.executable).with_name("qa")
+    environment = {**os.environ, "QA_SERVE": "1" if served else "0"}
     stages = {}
     for command in ("ask", "search"):
         started = time.perf_counter()
-        subprocess.run([str(qa), command, QUESTION, "--index", str(index)], capture_output=True, check=True)
-        stages[f"qa {command}"] = time.perf_counter() - started
+        subprocess.run(
+            [str(qa), command, QUESTION, "--index", str(index)], capture_output=True, check=True, env=environment
+        )
+        stages[f"qa {command}" + (" (served)" if served else "")] = time.perf_counter() - started
     return stages
+
+
+def served_cli(index: Path, runs: int) -> list[dict[str, float]]:
+    """`qa ask` and `qa search` while `qa serve` runs: its start (to ready), then each command."""
+    qa = Path(sys.executable).with_name("qa")
+    started = time.perf_counter()
+    server = subprocess.Popen([str(qa), "serve", "--index", str(index)], stdout=subprocess.PIPE, text=True)
+    try:
+        if "serving" not in server.stdout.readline():
+            raise SystemExit("qa serve did not start")
+        ready = time.perf_counter() - started
+        return [{"qa serve: start to ready": ready, **cli_start(index, served=True)} for _ in range(runs)]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
 
 
 def free_port() -> int:
@@ -186,6 +205,12 @@ def main() -> None:
         drop_file_cache()
         cli_runs = [cli_start(index)] + [cli_start(index) for _ in range(args.warm_runs)]
         report.append(table("the command line, a new process each time", cli_runs))
+        report.append(
+            table(
+                "the command line with `qa serve` running (first row: its first run)",
+                served_cli(index, args.warm_runs + 1),
+            )
+        )
         if not args.skip_app:
             if not CHROMIUM.exists():
                 raise SystemExit(f"no Chromium at {CHROMIUM}; use --skip-app or set QA_CHROMIUM")

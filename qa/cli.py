@@ -30,11 +30,27 @@ index_option = click.option(
 )
 
 
+_WARM: dict[str, Archive] = {}
+"""Archives that `qa serve` keeps open, by location."""
+
+
 def _open(index_path: str | None) -> Archive:
+    location = index_path or default_index_location()
+    if location in _WARM:
+        return _WARM[location]
     try:
-        return Archive.open(index_path or default_index_location())
+        return Archive.open(location)
     except ArchiveIndexError as error:
         raise click.ClickException(str(error)) from None
+
+
+def warm_archive(location: str) -> Archive:
+    """Open the archive at ``location`` for good, with its models loaded (for `qa serve`)."""
+    archive = _open(location)
+    archive.warm_up()
+    archive.ask("Wer?")
+    _WARM[location] = archive
+    return archive
 
 
 def _date(value: str | None) -> datetime | None:
@@ -296,6 +312,16 @@ def ask(question: str, index_path: str | None, query: dict, as_json: bool) -> No
         click.echo(_format_hit(rank, hit))
     if answer.analysis is not None:
         click.echo("\nQuestion read as: " + " · ".join(answer.analysis.describe()))
+
+
+@main.command()
+@index_option
+def serve(index_path: str | None) -> None:
+    """Keep the archive and its models loaded, and answer this machine's `qa ask` and `qa search`
+    from here (each then takes a fraction of a second); stop with Ctrl-C."""
+    from qa.serving import serve as run_server
+
+    run_server(index_path)
 
 
 @main.command(name="eval")
