@@ -16,6 +16,7 @@ import numpy as np
 from qa.answering import MIN_RELEVANCE, SOURCE_GAP, AnswerFinder, relevant_sources
 from qa.chunking import Chunker, ChunkingConfig
 from qa.embedding import Embedder, shared_embedder
+from qa.fanout import PassageEncoder
 from qa.importing import DEFAULT_BATCH_ARTICLES, Importer, ImportProgress, ProgressCallback
 from qa.question import Question, QuestionAnalyser, RetrievalMode, now_in_berlin
 from qa.reading import Reader, shared_reader
@@ -174,12 +175,18 @@ class Archive:
         paths: Iterable[Path | str],
         progress: ProgressCallback | None = None,
         batch_articles: int = DEFAULT_BATCH_ARTICLES,
+        executor: PassageEncoder | None = None,
     ) -> ImportReport:
         """Import ``.txt`` articles and ``.jsonl`` files (or folders of them).
 
-        Every ``batch_articles`` articles are committed as a new index generation.
+        Every ``batch_articles`` articles are committed as a new index generation. ``executor``
+        embeds the passages instead of this process's model: a :class:`qa.fanout.RayEmbedder`
+        fans them out over a Ray cluster (it must embed with the archive's model).
         """
-        return Importer(self.store, self.embedder, self.chunker, batch_articles).import_paths(paths, progress)
+        encoder = executor or self.embedder
+        if (encoder.name, encoder.dimension) != (self.embedder.name, self.embedder.dimension):
+            raise ValueError(f"the executor embeds with {encoder.name}, the archive with {self.embedder.name}")
+        return Importer(self.store, encoder, self.chunker, batch_articles).import_paths(paths, progress)
 
     def remove(self, article_ids: Iterable[str]) -> list[str]:
         """Remove articles (their chunks, vectors and BM25 entries with them) in one new generation.

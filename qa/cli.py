@@ -116,18 +116,48 @@ def main(verbose: int) -> None:
     show_default=True,
     help="Articles per commit: each commit publishes a new index generation, kept if the import is interrupted.",
 )
-def import_command(paths: tuple[Path, ...], index_path: str | None, quiet: bool, batch_size: int) -> None:
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="local",
+    default=None,
+    help="Embed on a Ray cluster: --ray ADDRESS (or auto); --ray alone starts a local one.",
+)
+@click.option("--ray-actors", type=click.IntRange(min=1), default=2, show_default=True, help="Ray actors embedding.")
+def import_command(
+    paths: tuple[Path, ...],
+    index_path: str | None,
+    quiet: bool,
+    batch_size: int,
+    ray_address: str | None,
+    ray_actors: int,
+) -> None:
     """Import article files (.txt), JSON Lines files (.jsonl) or folders of them.
 
     Only new or changed articles are embedded. Exits with 1 if any input failed.
     """
     archive = _open(index_path)
+    executor = None
+    if ray_address is not None:
+        from qa.fanout import RayEmbedder, RayNotInstalledError
+
+        try:
+            executor = RayEmbedder(ray_address, actors=ray_actors)
+        except RayNotInstalledError as error:
+            raise click.ClickException(str(error)) from None
     try:
         report = archive.import_paths(
-            paths, progress=None if quiet else _progress_bar("Importing"), batch_articles=batch_size
+            paths,
+            progress=None if quiet else _progress_bar("Importing"),
+            batch_articles=batch_size,
+            executor=executor,
         )
     except ArchiveIndexError as error:
         raise click.ClickException(str(error)) from None
+    finally:
+        if executor is not None:
+            executor.close()
     for outcome in report.failures:
         click.echo(f"error: {outcome.source}: {outcome.reason}", err=True)
     for outcome in report.outcomes:

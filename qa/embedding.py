@@ -290,6 +290,9 @@ def onnx_session(path: Path):
 
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
+    threads = os.environ.get("QA_ONNX_THREADS")
+    if threads:
+        options.intra_op_num_threads = int(threads)
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

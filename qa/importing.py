@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.chunking import Chunker
-from qa.embedding import Embedder
+from qa.fanout import PassageEncoder
 from qa.parsing import (
     DIGITALWIRES_SUFFIXES,
     JSONL_SUFFIXES,
@@ -143,7 +143,7 @@ class Importer:
     def __init__(
         self,
         store: ArchiveStore,
-        embedder: Embedder,
+        embedder: PassageEncoder,
         chunker: Chunker,
         batch_articles: int = DEFAULT_BATCH_ARTICLES,
     ) -> None:

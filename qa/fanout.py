@@ -1,0 +1,120 @@
+"""An import's embedding fanned out over a Ray cluster.
+
+Embedding is nearly all of an import's time. :class:`RayEmbedder` stands in for the
+:class:`~qa.embedding.Embedder` where the import embeds passages: each commit's texts are cut
+into slices and handed to a pool of Ray actors, each of which loads the model once and keeps
+it; the vectors come back in order to the one process that parses, chunks and writes, which
+commits exactly as a local import does. An actor that dies is restarted by Ray and its slice
+sent again (``max_restarts``, ``max_task_retries``); when that too fails, the commit fails
+before anything of it is written.
+
+Ray is the optional ``ray`` extra. Every worker needs this package and the built model (the
+first ``qa`` command on a machine builds it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from qa.embedding import DIMENSION, MODEL_NAME
+
+THREADS_ENV = "QA_ONNX_THREADS"
+LOCAL = "local"
+SLICE = 32
+"""Passages per task: small enough that two actors share a commit's texts evenly."""
+
+
+class PassageEncoder(Protocol):
+    """What an import embeds with: the local :class:`~qa.embedding.Embedder` or a :class:`RayEmbedder`."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed_passages(self, passages: Sequence[str]) -> np.ndarray: ...
+
+
+class RayNotInstalledError(RuntimeError):
+    pass
+
+
+class _Worker:
+    """One Ray actor: the model, loaded on first use and kept."""
+
+    def __init__(self, threads: int) -> None:
+        os.environ[THREADS_ENV] = str(threads)
+        from qa.embedding import shared_embedder
+
+        self.embedder = shared_embedder()
+
+    def embed(self, passages: list[str]) -> np.ndarray:
+        return self.embedder.embed_passages(passages)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+
+class RayEmbedder:
+    """Embeds passages on ``actors`` Ray actors of ``cpus`` CPUs each, on the cluster at
+    ``address`` (``"auto"`` finds a running one) or on a local one started for this import."""
+
+    def __init__(self, address: str | None = None, actors: int = 2, cpus: int = 1) -> None:
+        try:
+            import ray
+            from ray.util import ActorPool
+        except ImportError:
+            raise RayNotInstalledError("Ray is not installed; install it with: pip install -e '.[ray]'") from None
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        self._started_here = not ray.is_initialized()
+        if self._started_here:
+            if address in (None, LOCAL):
+                ray.init(
+                    num_cpus=actors * cpus,
+                    include_dashboard=False,
+                    logging_level="WARNING",
+                    log_to_driver=False,
+                    object_store_memory=256 * 2**20,
+                )
+            else:
+                ray.init(address=address, logging_level="WARNING", log_to_driver=False)
+        worker = ray.remote(num_cpus=cpus, max_restarts=2, max_task_retries=2)(_Worker)
+        self.actors = [worker.remote(cpus) for _ in range(actors)]
+        self._pool = ActorPool(self.actors)
+        self._ray = ray
+
+    @property
+    def name(self) -> str:
+        return MODEL_NAME
+
+    @property
+    def dimension(self) -> int:
+        return DIMENSION
+
+    def worker_pids(self) -> list[int]:
+        return self._ray.get([actor.pid.remote() for actor in self.actors])
+
+    def embed_passages(self, passages: Sequence[str]) -> np.ndarray:
+        if not passages:
+            return np.zeros((0, DIMENSION), dtype=np.float32)
+        slices = [list(passages[start : start + SLICE]) for start in range(0, len(passages), SLICE)]
+        parts = list(self._pool.map(lambda actor, texts: actor.embed.remote(texts), slices))
+        return np.vstack(parts).astype(np.float32)
+
+    def close(self) -> None:
+        for actor in self.actors:
+            self._ray.kill(actor)
+        self.actors = []
+        if self._started_here:
+            self._ray.shutdown()
+
+    def __enter__(self) -> RayEmbedder:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
