@@ -9,7 +9,12 @@ embeddings, as news chunks cluster by story: two levels of Gaussian noise around
 of an existing index (``--base``, any qa index), or around random centres when none is given.
 ``uniform`` draws random unit vectors, the worst case for IVF (no structure at all).
 
+``--also hnsw ivf-pq`` adds two index types qa does not build, for the sizing of larger
+archives: HNSW (32 links a node, efSearch 128) and IVF with product-quantised codes (48 bytes a
+vector, 4% of the cells searched).
+
 python bench/vector_scaling.py --sizes 10000 100000 1000000 --base /tmp/qa-eval-index
+python bench/vector_scaling.py --sizes 1000000 --also hnsw ivf-pq --base /tmp/qa-eval-index
 """
 
 import argparse
@@ -50,6 +55,24 @@ def clustered(count: int, base: np.ndarray, rng: np.random.Generator) -> np.ndar
     return out
 
 
+def extra_index(kind: str, ids: np.ndarray, data: np.ndarray) -> faiss.Index:
+    """HNSW or IVF-PQ over ``data`` (inner product), as a larger archive might hold its vectors."""
+    if kind == "hnsw":
+        index = faiss.index_factory(DIM, "IDMap2,HNSW32,Flat", faiss.METRIC_INNER_PRODUCT)
+        faiss.downcast_index(index.index).hnsw.efSearch = 128
+        index.add_with_ids(data, ids)
+        return index
+    cells = max(1, int(np.sqrt(len(data))))
+    index = faiss.index_factory(DIM, f"IVF{cells},PQ48", faiss.METRIC_INNER_PRODUCT)
+    sample = data[
+        np.random.default_rng(3).choice(len(data), size=min(len(data), max(39 * cells, 10_000)), replace=False)
+    ]
+    index.train(sample)
+    index.add_with_ids(data, ids)
+    index.nprobe = max(1, cells // 25)
+    return index
+
+
 def timed_searches(
     index: faiss.Index, queries: np.ndarray, k: int, allowed: np.ndarray | None
 ) -> tuple[np.ndarray, list[float]]:
@@ -73,6 +96,7 @@ def main() -> None:
     parser.add_argument("--data", choices=["clustered", "uniform"], default="clustered")
     parser.add_argument("--base", type=Path, help="a qa index whose vectors the clustered data is drawn around")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--also", nargs="*", choices=["hnsw", "ivf-pq"], default=[], help="more index types")
     args = parser.parse_args()
     faiss.omp_set_num_threads(os.cpu_count() or 1)
     rng = np.random.default_rng(7)
@@ -94,18 +118,23 @@ def main() -> None:
         )
         allowed = ids[rng.random(size) < 0.02]
         truth = None
-        for layout in (VectorLayout.FLAT, VectorLayout.IVF_SQ8):
+        for layout in (VectorLayout.FLAT, VectorLayout.IVF_SQ8, *args.also):
             started = time.perf_counter()
-            index = build(layout, ids, data, DIM)
+            index = (
+                build(layout, ids, data, DIM) if isinstance(layout, VectorLayout) else extra_index(layout, ids, data)
+            )
             build_s = time.perf_counter() - started
             megabytes = faiss.serialize_index(index).nbytes / 2**20
             found, times = timed_searches(index, queries, 10, None)
-            _filtered, filtered_times = timed_searches(index, queries[:50], 10, allowed)
+            _filtered, filtered_times = (
+                timed_searches(index, queries[:50], 10, allowed) if isinstance(layout, VectorLayout) else (None, [0.0])
+            )
             if truth is None:
                 truth = found
             p50, p95 = np.percentile(times, [50, 95])
+            name = describe(index) if isinstance(layout, VectorLayout) else layout
             print(
-                f"| {size:,} | {describe(index)} | {build_s:.1f} | {megabytes:,.0f} | {p50:.2f} | {p95:.2f} | "
+                f"| {size:,} | {name} | {build_s:.1f} | {megabytes:,.0f} | {p50:.2f} | {p95:.2f} | "
                 f"{np.percentile(filtered_times, 95):.2f} | {recall(found, truth):.3f} |",
                 flush=True,
             )
