@@ -1,7 +1,10 @@
 """Ingestion side by side: our import, the model alone, and LangChain's FAISS store.
 
 All three embed the same chunk texts with the same model and batch size, in one process
-with the model already loaded:
+with the model already loaded. The machines are shared and noisy, so the pipelines run
+interleaved (A B C D, A B C D, ...) for ``--rounds`` rounds (3 by default) after one untimed
+import that records the texts, and each is reported by its median and spread; the machine
+line names the CPU's vector extensions (AVX2, AVX-512, VNNI).
 
 - ``qa import``: parse, repair, chunk, embed, store (SQLite, FAISS, BM25), commit;
 - the model alone: ``SentenceTransformer.encode`` on exactly the texts our import embedded
@@ -30,7 +33,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,36 +111,31 @@ def sample_of(source: Path, limit: int | None, folder: Path) -> Path:
     return sample
 
 
-def run_ours(
-    sample: Path, folder: Path, batch_articles: int, backend: str | None
-) -> tuple[Row, list[str], RecordingEmbedder]:
-    embedder = RecordingEmbedder(backend)
-    embedder.embed_queries(["warm-up"])
-    archive = Archive.open(folder / "ours", embedder=embedder)
+def run_ours(sample: Path, folder: Path, batch_articles: int, embedder: RecordingEmbedder, round_number: int) -> Row:
+    archive = Archive.open(folder / f"ours-{round_number}", embedder=embedder)
     started = time.perf_counter()
     report = archive.import_paths([sample], batch_articles=batch_articles)
     seconds = time.perf_counter() - started
-    articles = report.imported + report.updated
     row = Row(
         f"qa import ({embedder.backend}: parse, chunk, embed, SQLite + FAISS + BM25)",
         seconds,
         report.chunks_embedded,
-        articles,
+        report.imported + report.updated,
     )
     row.note = f"peak RSS {peak_rss_mb():.0f} MB"
-    return row, embedder.passages, embedder
+    return row
 
 
 def run_model_alone(model, texts: list[str], label: str) -> tuple[Row, np.ndarray]:
-    model.encode(texts[:BATCH_SIZE], batch_size=BATCH_SIZE)
     started = time.perf_counter()
-    vectors = model.encode(texts, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True)
+    if hasattr(model, "hidden_states"):  # qa's own ONNX Runtime engine: normalised vectors already
+        vectors = model.encode(texts, batch_size=BATCH_SIZE)
+    else:
+        vectors = model.encode(texts, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True)
     return Row(label, time.perf_counter() - started, len(texts)), vectors
 
 
-def run_langchain(model_dir: Path, texts: list[str], folder: Path) -> Row:
-    from langchain_community.vectorstores import FAISS
-    from langchain_core.documents import Document
+def langchain_embeddings(model_dir: Path, texts: list[str]):
     from langchain_huggingface import HuggingFaceEmbeddings
 
     embeddings = HuggingFaceEmbeddings(
@@ -146,10 +144,17 @@ def run_langchain(model_dir: Path, texts: list[str], folder: Path) -> Row:
         encode_kwargs={"batch_size": BATCH_SIZE, "normalize_embeddings": True},
     )
     embeddings.embed_documents(texts[:BATCH_SIZE])
+    return embeddings
+
+
+def run_langchain(embeddings, texts: list[str], folder: Path, round_number: int) -> Row:
+    from langchain_community.vectorstores import FAISS
+    from langchain_core.documents import Document
+
     documents = [Document(page_content=text, metadata={"n": n}) for n, text in enumerate(texts)]
     started = time.perf_counter()
     store = FAISS.from_documents(documents, embeddings)
-    store.save_local(str(folder / "langchain"))
+    store.save_local(str(folder / f"langchain-{round_number}"))
     return Row("LangChain FAISS.from_documents + save_local", time.perf_counter() - started, len(texts))
 
 
@@ -178,54 +183,82 @@ def main() -> None:
     parser.add_argument("--backend", choices=BACKENDS, help="the import's embedding backend (default: qa's default)")
     parser.add_argument("--skip-langchain", action="store_true")
     parser.add_argument("--int8", action="store_true", help="add the model alone, int8-quantised on ONNX Runtime")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of every pipeline")
     args = parser.parse_args()
 
     import torch
 
-    rows: list[Row] = []
+    runs: dict[str, list[Row]] = {}
+    notes: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         sample = sample_of(args.jsonl, args.limit, folder)
-        ours, texts, embedder = run_ours(sample, folder, args.batch_articles, args.backend)
-        rows.append(ours)
-        print(f"ours done: {ours.chunks} chunks in {ours.seconds:.1f} s", file=sys.stderr, flush=True)
-        alone, reference = run_model_alone(
-            embedder._load(), texts, f"model alone ({embedder.backend}, as the import embeds)"
-        )
-        rows.append(alone)
-        print(f"model alone done: {alone.seconds:.1f} s", file=sys.stderr, flush=True)
+        embedder = RecordingEmbedder(args.backend)
+        embedder.embed_queries(["warm-up"])
+        first = run_ours(sample, folder, args.batch_articles, embedder, 0)
+        texts = list(embedder.passages)
+        print(f"recorded {len(texts)} chunk texts ({first.seconds:.1f} s, not counted)", file=sys.stderr, flush=True)
+        alone_label = f"model alone ({embedder.backend}, as the import embeds)"
+        pipelines: dict[str, Callable[[int], Row]] = {
+            first.pipeline: lambda n: run_ours(sample, folder, args.batch_articles, embedder, n),
+        }
+        reference: dict[str, np.ndarray] = {}
+
+        def alone(model, label: str) -> Callable[[int], Row]:
+            model.encode(texts[:BATCH_SIZE], batch_size=BATCH_SIZE)
+
+            def run(_round: int) -> Row:
+                row, vectors = run_model_alone(model, texts, label)
+                if label == alone_label:
+                    reference["vectors"] = vectors
+                elif "vectors" in reference:
+                    cosines = np.sum(vectors * reference["vectors"], axis=1)
+                    notes[label] = f"cosine to {embedder.backend}: mean {cosines.mean():.4f}, min {cosines.min():.4f}"
+                return row
+
+            return run
+
+        pipelines[alone_label] = alone(embedder._load(), alone_label)
         for other in BACKENDS:
             if other != embedder.backend:
-                row, vectors = run_model_alone(Embedder(backend=other)._load(), texts, f"model alone ({other})")
-                cosines = np.sum(vectors * reference, axis=1)
-                row.note = f"cosine to {embedder.backend}: mean {cosines.mean():.4f}, min {cosines.min():.4f}"
-                rows.append(row)
-                print(f"{other} done: {row.seconds:.1f} s", file=sys.stderr, flush=True)
+                pipelines[f"model alone ({other})"] = alone(Embedder(backend=other)._load(), f"model alone ({other})")
         if not args.skip_langchain:
-            rows.append(run_langchain(ensure_model(), texts, folder))
-            print(f"langchain done: {rows[-1].seconds:.1f} s", file=sys.stderr, flush=True)
-        if args.int8:
-            row, vectors = run_model_alone(
-                int8_model(ensure_model(), folder), texts, f"model alone (onnx int8, {quantisation_target()})"
+            embeddings = langchain_embeddings(ensure_model(), texts)
+            pipelines["LangChain FAISS.from_documents + save_local"] = lambda n: run_langchain(
+                embeddings, texts, folder, n
             )
-            cosines = np.sum(vectors * reference, axis=1)
-            row.note = f"cosine to {embedder.backend}: mean {cosines.mean():.4f}, min {cosines.min():.4f}"
-            rows.append(row)
-            print(f"int8 done: {row.seconds:.1f} s", file=sys.stderr, flush=True)
+        if args.int8:
+            label = f"model alone (onnx int8, {quantisation_target()})"
+            pipelines[label] = alone(int8_model(ensure_model(), folder), label)
+        for round_number in range(1, args.rounds + 1):
+            for label, run in pipelines.items():
+                row = run(round_number)
+                runs.setdefault(label, []).append(row)
+                print(
+                    f"round {round_number}: {label}: {row.chunks_per_second:.1f} chunks/s", file=sys.stderr, flush=True
+                )
+
+    def median_rate(label: str) -> float:
+        return float(np.median([row.chunks_per_second for row in runs[label]]))
 
     source = f"{args.jsonl}" + (f" (first {args.limit} articles)" if args.limit else "")
     print(f"\nsource: {source}; machine: {machine()}; torch threads {torch.get_num_threads()}; batch {BATCH_SIZE}")
-    print("| pipeline | seconds | chunks | chunks/s | vs model alone | articles/s | note |")
-    print("|---|---:|---:|---:|---:|---:|---|")
-    for row in rows:
-        per_article = f"{row.articles / row.seconds:.2f}" if row.articles else ""
+    print(f"{args.rounds} rounds, the pipelines interleaved (A B C D, A B C D, ...): median and spread of each")
+    print("| pipeline | chunks | chunks/s (median) | spread (min-max) | vs model alone | note |")
+    print("|---|---:|---:|---:|---:|---|")
+    for label, rows in runs.items():
+        rates = [row.chunks_per_second for row in rows]
+        note = notes.get(label, rows[-1].note)
         print(
-            f"| {row.pipeline} | {row.seconds:.1f} | {row.chunks:,} | {row.chunks_per_second:.1f} | "
-            f"{row.chunks_per_second / alone.chunks_per_second:.2f} | {per_article} | {row.note} |"
+            f"| {label} | {rows[0].chunks:,} | {median_rate(label):.1f} | {min(rates):.1f}-{max(rates):.1f} | "
+            f"{median_rate(label) / median_rate(alone_label):.2f} | {note} |"
         )
-    langchain = next((row for row in rows if row.pipeline.startswith("LangChain")), None)
-    if langchain:
-        print(f"\nqa import / LangChain: {ours.chunks_per_second / langchain.chunks_per_second:.2f}")
+    ours_label = first.pipeline
+    fastest = max((label for label in runs if label.startswith("model alone")), key=median_rate)
+    print(f"\nqa import / fastest model alone ({fastest}): {median_rate(ours_label) / median_rate(fastest):.2f}")
+    langchain = "LangChain FAISS.from_documents + save_local"
+    if langchain in runs:
+        print(f"qa import / LangChain: {median_rate(ours_label) / median_rate(langchain):.2f}")
 
 
 if __name__ == "__main__":
