@@ -10,6 +10,7 @@ and an English question's words also by their German translations (``qa.translat
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -127,3 +128,29 @@ class LexicalQuery:
         return " OR ".join(
             f'"{term[:-1]}"*' if term.endswith("*") else f'"{term}"' for term in (t.replace('"', "") for t in terms)
         )
+
+
+BM25_K1 = 1.2
+"""BM25's constant (FTS5's and Milvus's default): a term's score saturates at (k1 + 1) times its idf."""
+
+
+def bm25_ceiling(query: LexicalQuery, frequencies: Mapping[str, int], total: int) -> float:
+    """The BM25 score a chunk could at best reach for ``query`` as FTS5 scores it, from the
+    number of chunks each term occurs in (``frequencies``) among ``total``.
+
+    Each word of the question adds (k1 + 1) times its idf; a word the archive does not contain
+    adds the idf of a term seen once, though no chunk can match it. A German question over
+    German text can then reach most of its ceiling, while an English one, whose words the
+    archive mostly lacks, reaches little of it and moves the ranking less.
+    """
+    if not query.groups or total == 0:
+        return 0.0
+
+    def idf(documents: int) -> float:
+        return max(math.log((total - documents + 0.5) / (documents + 0.5)), 1e-6)
+
+    ceiling = 0.0
+    for group in query.groups:
+        seen = [frequencies[term] for term in group if term in frequencies]
+        ceiling += (BM25_K1 + 1) * (max(idf(n) for n in seen) if seen else idf(1))
+    return ceiling

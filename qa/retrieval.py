@@ -6,23 +6,21 @@ Hybrid retrieval takes the union of the dense and the lexical candidates and ran
 
 ``similarity`` is the cosine of chunk and question, on the scale the relevance threshold
 was measured on; ``ceiling`` is the BM25 score a chunk matching every word of the question
-would reach (see :func:`lexical_ceiling`). A German question shares most of its words with
-German text and BM25 then counts fully; an English question shares only names, numbers and
-a few cognates, and BM25 then only nudges the dense ranking. Plain reciprocal rank fusion
-gives BM25's poor English rankings the same vote as the dense one and loses to dense
-retrieval alone.
+would reach (``StoreView.lexical_ceiling``; on the embedded index ``qa.lexical.bm25_ceiling``).
+A German question shares most of its words with German text and BM25 then counts fully; an
+English question shares only names, numbers and a few cognates, and BM25 then only nudges the
+dense ranking. Plain reciprocal rank fusion gives BM25's poor English rankings the same vote as
+the dense one and loses to dense retrieval alone.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from qa.conversation import CONTINUITY_BONUS
-from qa.lexical import LexicalQuery
 from qa.question import Question, RetrievalMode
 from qa.records import Copy, Hit
 from qa.storage import ArchiveStore, StoreView
@@ -61,33 +59,6 @@ class Ranked:
     chunk_id: int
     score: float
     similarity: float
-
-
-_BM25_K1 = 1.2
-"""FTS5's BM25 constant: a term's score saturates at (k1 + 1) times its idf."""
-
-
-def lexical_ceiling(snapshot: StoreView, query: LexicalQuery) -> float:
-    """The BM25 score a chunk could at best reach for ``query``: what BM25 scores are divided by.
-
-    Each word of the question adds (k1 + 1) times its idf, as FTS5 computes it; a word the
-    archive does not contain adds the idf of a term seen once, though no chunk can match it.
-    A German question over German text can then reach most of its ceiling, while an English
-    one, whose words the archive mostly lacks, reaches little of it and moves the ranking less.
-    """
-    total = snapshot.size
-    if not query.groups or total == 0:
-        return 0.0
-    frequencies = snapshot.term_frequencies(query.terms)
-
-    def idf(documents: int) -> float:
-        return max(math.log((total - documents + 0.5) / (documents + 0.5)), 1e-6)
-
-    ceiling = 0.0
-    for group in query.groups:
-        seen = [frequencies[term] for term in group if term in frequencies]
-        ceiling += (_BM25_K1 + 1) * (max(idf(n) for n in seen) if seen else idf(1))
-    return ceiling
 
 
 def one_per_story(hits: Sequence[Hit], stories: dict[str, str]) -> list[Hit]:
@@ -149,7 +120,7 @@ class Retriever:
         missing = [i for i in lexical if i not in dense]
         dense.update(snapshot.similarities(query_vector, missing))
         lexical.update(snapshot.lexical_scores(query, [i for i in dense if i not in lexical]))
-        ceiling = lexical_ceiling(snapshot, query)
+        ceiling = snapshot.lexical_ceiling(query)
         weight = self.weights.lexical / ceiling if ceiling > 0 else 0.0
         ranked = [Ranked(i, s + weight * lexical.get(i, 0.0), s) for i, s in dense.items()]
         ranked.sort(key=lambda r: r.score, reverse=True)

@@ -146,3 +146,13 @@ def test_a_failed_write_changes_nothing(store):
         batch.delete_owner("a1")
         raise RuntimeError("stop")
     assert store.snapshot().article("a1") is not None and store.check() == []
+
+
+def test_the_lexical_ceiling_bounds_the_bm25_scores(store):
+    put(store, *(article(n) for n in range(1, 5)))
+    view = store.snapshot()
+    query = LexicalQuery.of("Leuchtturm Hafen", prefixes=False)
+    scores = [score for _chunk, score in view.lexical_search(query, 10)]
+    assert scores and view.lexical_ceiling(query) >= max(scores) > 0
+    unknown = LexicalQuery.of("Quxlingen", prefixes=False)
+    assert view.lexical_search(unknown, 10) == [] and view.lexical_ceiling(unknown) > 0

@@ -107,7 +107,10 @@ class StoreView(Protocol):
 
     def lexical_scores(self, query: LexicalQuery, ids: Sequence[int]) -> dict[int, float]: ...
 
-    def term_frequencies(self, terms: Sequence[str]) -> dict[str, int]: ...
+    def lexical_ceiling(self, query: LexicalQuery) -> float:
+        """The BM25 score a chunk could at best reach for ``query``, on this store's BM25 scale:
+        what hybrid retrieval divides BM25 scores by."""
+        ...
 
     def filtered_chunk_ids(
         self,

@@ -27,6 +27,7 @@ import contextlib
 import fcntl
 import json
 import logging
+import math
 import os
 import re
 import socket
@@ -42,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.lexical import LexicalQuery, document_terms
+from qa.lexical import BM25_K1, LexicalQuery, document_terms
 from qa.records import PARAGRAPH_SEPARATOR, Article, Chunk, ChunkKind, Span, Teaser, WireInfo
 from qa.storage.base import (
     ArchiveIndexError,
@@ -299,7 +300,6 @@ class _Collections:
                 DataType.VARCHAR,
                 max_length=TEXT_LIMIT,
                 enable_analyzer=True,
-                enable_match=True,
                 analyzer_params={"type": "standard"},
             )
             schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
@@ -510,15 +510,30 @@ class MilvusView:
         chosen = np.array(ids, dtype=np.int64)
         return dict(self._search([words], "sparse", "BM25", len(ids), self._filter(chosen, None)))
 
-    def term_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
-        found = {}
-        for term in terms:
-            if term.endswith("*") or not term.strip():
-                continue
-            count = self._c.count(self._c.chunks, f"{self._writes.visible()} and TEXT_MATCH(terms, {_literal(term)})")
-            if count:
-                found[term] = count
-        return found
+    def lexical_ceiling(self, query: LexicalQuery) -> float:
+        """Milvus scores BM25 on its own scale (its idf is log(1 + (N - n + 0.5) / (n + 0.5)))
+        and counting a term's chunks takes a scan on milvus-lite, so each word of the question
+        adds the best score its terms reach alone (one top-1 BM25 search a term, on the
+        inverted index); a word the archive lacks adds (k1 + 1) times the idf of a term seen once,
+        as in :func:`qa.lexical.bm25_ceiling`."""
+        total = self.size
+        if not query.groups or total == 0:
+            return 0.0
+        unseen = (BM25_K1 + 1) * math.log(1 + (total - 0.5) / 1.5)
+        best: dict[str, float] = {}
+        ceiling = 0.0
+        for group in query.groups:
+            scores = []
+            for term in group:
+                if term.endswith("*") or not term.strip():
+                    continue
+                if term not in best:
+                    found = self._search([term], "sparse", "BM25", 1, self._writes.visible())
+                    best[term] = found[0][1] if found else 0.0
+                if best[term] > 0:
+                    scores.append(best[term])
+            ceiling += max(scores) if scores else unseen
+        return ceiling
 
     def filtered_chunk_ids(
         self,

@@ -12,7 +12,7 @@ from datetime import datetime
 import faiss
 import numpy as np
 
-from qa.lexical import LexicalQuery
+from qa.lexical import LexicalQuery, bm25_ceiling
 from qa.records import Article, ChunkKind, Span, Teaser, WireInfo
 from qa.storage.base import IndexCounts, StoredChunk, StoredOwner
 from qa.storage.files import Manifest
@@ -166,6 +166,9 @@ class Snapshot:
             [expression, *ids],
         )
         return {int(row[0]): float(row[1]) for row in rows}
+
+    def lexical_ceiling(self, query: LexicalQuery) -> float:
+        return bm25_ceiling(query, self.term_frequencies(query.terms), self.size)
 
     def term_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
         """In how many chunks each term occurs (terms that occur nowhere are absent)."""
