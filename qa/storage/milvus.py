@@ -248,6 +248,10 @@ class _Collections:
         self.writes = f"{location.name}_writes"
         self._client = None
         self._loaded = False
+        self._exist = False
+        self.embargoes: dict[tuple[int, int, tuple[int, ...]], tuple[np.ndarray, np.ndarray]] = {}
+        """Per state of the writes: every chunk that was ever under an embargo, with its end, so a
+        query finds the ones under embargo now without a scan (milvus-lite filters in Python)."""
 
     @property
     def client(self):
@@ -279,7 +283,9 @@ class _Collections:
         return self._client
 
     def exist(self) -> bool:
-        return all(self.client.has_collection(name) for name in (self.chunks, self.owners, self.writes))
+        if not self._exist:
+            self._exist = all(self.client.has_collection(name) for name in (self.chunks, self.owners, self.writes))
+        return self._exist
 
     def load(self) -> None:
         if not self._loaded:
@@ -561,7 +567,19 @@ class MilvusView:
         return np.array(sorted(int(row["id"]) for row in found), dtype=np.int64)
 
     def embargoed_chunk_ids(self, moment: datetime) -> np.ndarray:
-        return self._ids(f"{self._writes.visible()} and kind == 'article' and embargoed > {_epoch(moment)}")
+        key = (self._writes.top, self._writes.floor, self._writes.unfinished)
+        if key not in self._c.embargoes:
+            if self._writes.top == 0:
+                found: list[dict] = []
+            else:
+                expression = f"{self._writes.visible()} and kind == 'article' and embargoed > {NO_TIME}"
+                rows = self._c.rows(self._c.chunks, expression, ["id", "owner", "batch", "embargoed"])
+                found = self._live_rows([{"id": row["id"], "entity": row} for row in rows])
+            ids = np.array([row["id"] for row in found], dtype=np.int64)
+            ends = np.array([row["entity"]["embargoed"] for row in found], dtype=np.int64)
+            self._c.embargoes = {key: (ids, ends)}
+        ids, ends = self._c.embargoes[key]
+        return np.sort(ids[ends > _epoch(moment)])
 
     def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
         if not ids:
@@ -1237,6 +1255,7 @@ class MilvusStore:
             for name in (self._c.chunks, self._c.owners, self._c.writes):
                 if self._c.client.has_collection(name):
                     self._c.client.drop_collection(name)
+            self._c._exist = False
             self.close()
 
     def leftovers(self) -> list[str]:
