@@ -156,3 +156,13 @@ def test_the_lexical_ceiling_bounds_the_bm25_scores(store):
     assert scores and view.lexical_ceiling(query) >= max(scores) > 0
     unknown = LexicalQuery.of("Quxlingen", prefixes=False)
     assert view.lexical_search(unknown, 10) == [] and view.lexical_ceiling(unknown) > 0
+
+
+def test_chunks_under_embargo_are_named_until_it_ends(store):
+    ends = datetime(2025, 1, 20, 12, tzinfo=BERLIN)
+    put(store, article(1), article(2, wire=WireInfo("urn:y", 1, embargoed=ends)))
+    view = store.snapshot()
+    before = view.embargoed_chunk_ids(datetime(2025, 1, 19, tzinfo=BERLIN))
+    assert len(before) and {owner_of(view, int(i)) for i in before} == {"a2"}
+    assert len(view.embargoed_chunk_ids(datetime(2025, 1, 21, tzinfo=BERLIN))) == 0
+    assert view.wire_counts(datetime(2025, 1, 19, tzinfo=BERLIN)) == (1, 0)
