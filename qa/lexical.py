@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -134,9 +134,24 @@ BM25_K1 = 1.2
 """BM25's constant (FTS5's and Milvus's default): a term's score saturates at (k1 + 1) times its idf."""
 
 
-def bm25_ceiling(query: LexicalQuery, frequencies: Mapping[str, int], total: int) -> float:
-    """The BM25 score a chunk could at best reach for ``query`` as FTS5 scores it, from the
-    number of chunks each term occurs in (``frequencies``) among ``total``.
+def fts5_idf(total: int, documents: int) -> float:
+    """FTS5's idf of a term in ``documents`` of ``total`` chunks (never below 1e-6)."""
+    return max(math.log((total - documents + 0.5) / (documents + 0.5)), 1e-6)
+
+
+def lucene_idf(total: int, documents: int) -> float:
+    """The idf of Lucene and of Milvus's BM25 function: always positive."""
+    return math.log(1 + (total - documents + 0.5) / (documents + 0.5))
+
+
+def bm25_ceiling(
+    query: LexicalQuery,
+    frequencies: Mapping[str, int],
+    total: int,
+    idf: Callable[[int, int], float] = fts5_idf,
+) -> float:
+    """The BM25 score a chunk could at best reach for ``query``, from the number of chunks
+    each term occurs in (``frequencies``) among ``total``, with the store's ``idf``.
 
     Each word of the question adds (k1 + 1) times its idf; a word the archive does not contain
     adds the idf of a term seen once, though no chunk can match it. A German question over
@@ -145,12 +160,8 @@ def bm25_ceiling(query: LexicalQuery, frequencies: Mapping[str, int], total: int
     """
     if not query.groups or total == 0:
         return 0.0
-
-    def idf(documents: int) -> float:
-        return max(math.log((total - documents + 0.5) / (documents + 0.5)), 1e-6)
-
     ceiling = 0.0
     for group in query.groups:
         seen = [frequencies[term] for term in group if term in frequencies]
-        ceiling += (BM25_K1 + 1) * (max(idf(n) for n in seen) if seen else idf(1))
+        ceiling += (BM25_K1 + 1) * (max(idf(total, n) for n in seen) if seen else idf(total, 1))
     return ceiling

@@ -27,13 +27,13 @@ import contextlib
 import fcntl
 import json
 import logging
-import math
 import os
 import re
 import socket
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.lexical import BM25_K1, LexicalQuery, document_terms
+from qa.lexical import LexicalQuery, bm25_ceiling, document_terms, lucene_idf
 from qa.records import PARAGRAPH_SEPARATOR, Article, Chunk, ChunkKind, Span, Teaser, WireInfo
 from qa.storage.base import (
     ArchiveIndexError,
@@ -249,6 +249,7 @@ class _Collections:
         self._client = None
         self._loaded = False
         self._exist = False
+        self.term_counts: dict[tuple[int, int, tuple[int, ...]], Counter] = {}
         self.embargoes: dict[tuple[int, int, tuple[int, ...]], tuple[np.ndarray, np.ndarray]] = {}
         """Per state of the writes: every chunk that was ever under an embargo, with its end, so a
         query finds the ones under embargo now without a scan (milvus-lite filters in Python)."""
@@ -306,6 +307,7 @@ class _Collections:
                 DataType.VARCHAR,
                 max_length=TEXT_LIMIT,
                 enable_analyzer=True,
+                enable_match=True,
                 analyzer_params={"type": "standard"},
             )
             schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
@@ -517,29 +519,36 @@ class MilvusView:
         return dict(self._search([words], "sparse", "BM25", len(ids), self._filter(chosen, None)))
 
     def lexical_ceiling(self, query: LexicalQuery) -> float:
-        """Milvus scores BM25 on its own scale (its idf is log(1 + (N - n + 0.5) / (n + 0.5)))
-        and counting a term's chunks takes a scan on milvus-lite, so each word of the question
-        adds the best score its terms reach alone (one top-1 BM25 search a term, on the
-        inverted index); a word the archive lacks adds (k1 + 1) times the idf of a term seen once,
-        as in :func:`qa.lexical.bm25_ceiling`."""
-        total = self.size
-        if not query.groups or total == 0:
-            return 0.0
-        unseen = (BM25_K1 + 1) * math.log(1 + (total - 0.5) / 1.5)
-        best: dict[str, float] = {}
-        ceiling = 0.0
-        for group in query.groups:
-            scores = []
-            for term in group:
-                if term.endswith("*") or not term.strip():
-                    continue
-                if term not in best:
-                    found = self._search([term], "sparse", "BM25", 1, self._writes.visible())
-                    best[term] = found[0][1] if found else 0.0
-                if best[term] > 0:
-                    scores.append(best[term])
-            ceiling += max(scores) if scores else unseen
-        return ceiling
+        """:func:`qa.lexical.bm25_ceiling` with Milvus's idf (Lucene's), from the number of
+        chunks each whole term occurs in: BM25 weighs in hybrid retrieval as on the embedded
+        index, on Milvus's scale."""
+        return bm25_ceiling(query, self.term_frequencies(query.terms), self.size, lucene_idf)
+
+    def term_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        """In how many chunks each whole term occurs. A server counts with ``TEXT_MATCH`` on its
+        inverted index; milvus-lite would scan every row for every term, so for it the terms of
+        all chunks are counted once per state of the writes (lite holds small archives)."""
+        wanted = [term for term in dict.fromkeys(terms) if term.strip() and not term.endswith("*")]
+        if self._writes.top == 0 or not wanted:
+            return {}
+        if self._c.location.file is None:
+            counts = {
+                term: self._c.count(self._c.chunks, f"{self._writes.visible()} and TEXT_MATCH(terms, {_literal(term)})")
+                for term in wanted
+            }
+        else:
+            counts = self._lite_term_counts()
+        return {term: counts[term] for term in wanted if counts.get(term)}
+
+    def _lite_term_counts(self) -> Counter:
+        key = (self._writes.top, self._writes.floor, self._writes.unfinished)
+        if key not in self._c.term_counts:
+            rows = self._c.rows(self._c.chunks, self._writes.visible(), ["id", "owner", "batch", "terms"])
+            counts: Counter = Counter()
+            for row in self._live_rows([{"id": row["id"], "entity": row} for row in rows]):
+                counts.update(set(row["entity"]["terms"].split()))
+            self._c.term_counts = {key: counts}
+        return self._c.term_counts[key]
 
     def filtered_chunk_ids(
         self,
