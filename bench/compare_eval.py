@@ -1,6 +1,6 @@
 """Two ``qa eval --json`` results side by side: every figure of each, and the largest difference.
 
-    python bench/compare_eval.py embedded.json milvus.json --labels embedded milvus-lite
+python bench/compare_eval.py embedded.json milvus.json --labels embedded milvus-lite
 """
 
 import argparse

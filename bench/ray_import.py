@@ -13,35 +13,17 @@ local cluster, whose start and first embedding are timed apart from the import.
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from ingestion import machine, sample_of
+
 from qa import Archive
 from qa.embedding import shared_embedder
 from qa.fanout import RayEmbedder
-
-
-def first_articles(source: Path, limit: int, target: Path) -> Path:
-    with source.open(encoding="utf-8") as lines, target.open("w", encoding="utf-8") as out:
-        for number, line in enumerate(lines):
-            if number >= limit:
-                break
-            out.write(line)
-    return target
-
-
-def cpu_flags() -> str:
-    flags = ""
-    with open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("flags"):
-                flags = line
-                break
-    return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "neither AVX2 nor AVX-512"
 
 
 def main() -> None:
@@ -54,7 +36,7 @@ def main() -> None:
     embedder.embed_passages(["warm-up"])
     figures: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as scratch:
-        source = first_articles(args.jsonl, args.limit, Path(scratch) / "articles.jsonl")
+        source = sample_of(args.jsonl, args.limit, Path(scratch))
         runs: list[tuple[str, int | None]] = [("local", None), ("ray, 1 actor", 1), ("ray, 2 actors", 2)]
         for name, actors in runs:
             archive = Archive.open(Path(scratch) / name.replace(" ", "_").replace(",", ""), embedder=embedder)
@@ -82,7 +64,7 @@ def main() -> None:
                 + (f"; Ray start + model load in the actors {overhead:.1f} s" if actors else ""),
                 flush=True,
             )
-    print(f"machine: {os.cpu_count()} cores, {cpu_flags()}, {platform.processor() or platform.machine()}")
+    print(f"machine: {machine()}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
 

@@ -18,6 +18,7 @@ from qa.chunking import Chunker
 from qa.lexical import LexicalQuery
 from qa.records import Article, WireInfo
 from qa.storage import ArchiveStore, IndexStore, MilvusStore, StoreView
+from qa.stories import fingerprint
 
 DIM = 8
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -166,3 +167,24 @@ def test_chunks_under_embargo_are_named_until_it_ends(store):
     assert len(before) and {owner_of(view, int(i)) for i in before} == {"a2"}
     assert len(view.embargoed_chunk_ids(datetime(2025, 1, 21, tzinfo=BERLIN))) == 0
     assert view.wire_counts(datetime(2025, 1, 19, tzinfo=BERLIN)) == (1, 0)
+
+
+def test_copies_of_a_story_are_joined_and_listed(store):
+    text = (
+        "Die Stadtwerke erhöhen zum Jahreswechsel die Preise für Strom und Gas deutlich, teilte ein Sprecher "
+        "am Montag mit. Betroffen sind rund vierzigtausend Haushalte in der Region, die nun Post bekommen."
+    )
+    first = article(1, paragraphs=(text,))
+    copy = article(2, paragraphs=(text + " Ein Wechsel ist möglich.",), source="Bote")
+    other = article(3)
+    with store.write() as batch:
+        for number, item in enumerate((first, copy, other)):
+            chunks = Chunker().chunk_article(item)
+            batch.put_article(item, chunks, unit_vectors(len(chunks), number))
+            if (prints := fingerprint(item.body)) is not None:
+                batch.join_story(item.id, prints)
+    view = store.snapshot()
+    stories = view.stories(["a1", "a2", "a3"])
+    assert stories["a1"] == stories["a2"] != stories["a3"]
+    members = view.story_members([stories["a1"]])
+    assert [owner.id for owner in members[stories["a1"]]] == ["a1", "a2"]

@@ -621,18 +621,22 @@ class MilvusView:
                 )
         return {owner: head for owner, head in newest.items() if head.kind != "removed"}
 
-    def _heads(self, owner_ids: Iterable[str], extra: str = "") -> dict[str, _Head]:
-        ids = list(dict.fromkeys(owner_ids))
-        if not ids or self._writes.top == 0:
-            return {}
+    def _head_rows(self, field_name: str, values: Iterable[str], fields: list[str]) -> list[dict]:
+        """The first rows of visible owner versions whose ``field_name`` is one of ``values``."""
+        wanted = list(dict.fromkeys(values))
+        if not wanted or self._writes.top == 0:
+            return []
         rows: list[dict] = []
-        for part in _slices(ids):
+        for part in _slices(wanted):
             rows += self._c.client.query(
                 self._c.owners,
-                filter=f"{self._writes.visible()} and part == 0 and owner in {_strings(part)}{extra}",
-                output_fields=HEAD_FIELDS,
+                filter=f"{self._writes.visible()} and part == 0 and {field_name} in {_strings(part)}",
+                output_fields=fields,
             )
-        return self._newest(rows)
+        return rows
+
+    def _heads(self, owner_ids: Iterable[str]) -> dict[str, _Head]:
+        return self._newest(self._head_rows("owner", owner_ids, HEAD_FIELDS))
 
     def _all_heads(self, kind: str | None = None) -> dict[str, _Head]:
         if self._writes.top == 0:
@@ -653,16 +657,7 @@ class MilvusView:
 
     def story_members(self, story_ids: Iterable[str], moment: datetime | None = None) -> dict[str, list[StoredOwner]]:
         ids = list(dict.fromkeys(story_ids))
-        if not ids or self._writes.top == 0:
-            return {}
-        rows: list[dict] = []
-        for part in _slices(ids):
-            rows += self._c.client.query(
-                self._c.owners,
-                filter=f"{self._writes.visible()} and part == 0 and story in {_strings(part)}",
-                output_fields=["owner"],
-            )
-        heads = self._heads(row["owner"] for row in rows)
+        heads = self._heads(row["owner"] for row in self._head_rows("story", ids, ["owner"]))
         members: dict[str, list[tuple[str, str, StoredOwner]]] = {}
         for head in heads.values():
             if head.kind != ChunkKind.ARTICLE.value or head.story not in ids:
