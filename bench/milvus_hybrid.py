@@ -45,6 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("xquad", type=Path)
     parser.add_argument("--index", required=True, help="the Milvus URI of an evaluation archive")
+    parser.add_argument("--limit", type=int, help="only the first N questions of each language")
     args = parser.parse_args()
     archive = Archive.open(args.index, short_answers=False)
     store = archive.store
@@ -90,6 +91,7 @@ def main() -> None:
         )
     for language in ("en", "de"):
         _paragraphs, questions = read_dataset(args.xquad, language)
+        questions = questions[: args.limit] if args.limit else questions
         results: dict[str, list[tuple[list[str], str]]] = {name: [] for name in ways}
         for item in questions:
             analysed = archive.analyse(item.question, mode=RetrievalMode.HYBRID)
