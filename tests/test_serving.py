@@ -21,6 +21,16 @@ def qa(*arguments: str, serve: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=300, env=environment)
 
 
+def start_server(index: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "qa.serving", "serve", "--index", index],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+
+
 def wait_for(path, process: subprocess.Popen, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
@@ -32,13 +42,7 @@ def wait_for(path, process: subprocess.Popen, timeout: float = 300) -> None:
 def test_a_server_answers_as_the_command_does_alone_and_a_dead_one_is_passed_over(seed_archive):
     index = str(seed_archive.path)
     path = socket_path(archive_location(index))
-    server = subprocess.Popen(
-        [sys.executable, "-m", "qa.serving", "serve", "--index", index],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
+    server = start_server(index)
     try:
         wait_for(path, server)
         served = qa("ask", QUESTION, "--index", index)
@@ -59,26 +63,14 @@ def test_a_server_answers_as_the_command_does_alone_and_a_dead_one_is_passed_ove
 def test_a_socket_left_by_a_killed_server_is_passed_over(seed_archive):
     index = str(seed_archive.path)
     path = socket_path(archive_location(index))
-    server = subprocess.Popen(
-        [sys.executable, "-m", "qa.serving", "serve", "--index", index],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        text=True,
-    )
+    server = start_server(index)
     wait_for(path, server)
     server.kill()
     server.wait()
     assert path.exists()
     answered = qa("ask", QUESTION, "--index", index)
     assert answered.returncode == 0 and "Rustem Umjerow" in answered.stdout, answered.stderr
-    restarted = subprocess.Popen(
-        [sys.executable, "-m", "qa.serving", "serve", "--index", index],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        text=True,
-    )
+    restarted = start_server(index)
     try:
         wait_for_line = restarted.stdout.readline()
         assert "serving" in wait_for_line
