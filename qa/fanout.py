@@ -20,9 +20,8 @@ from typing import Protocol
 
 import numpy as np
 
-from qa.embedding import DIMENSION, MODEL_NAME
+from qa.embedding import DIMENSION, MODEL_NAME, ONNX_THREADS_ENV
 
-THREADS_ENV = "QA_ONNX_THREADS"
 LOCAL = "local"
 SLICE = 32
 """Passages per task: small enough that two actors share a commit's texts evenly."""
@@ -48,7 +47,7 @@ class _Worker:
     """One Ray actor: the model, loaded on first use and kept."""
 
     def __init__(self, threads: int) -> None:
-        os.environ[THREADS_ENV] = str(threads)
+        os.environ[ONNX_THREADS_ENV] = str(threads)
         from qa.embedding import shared_embedder
 
         self.embedder = shared_embedder()

@@ -17,7 +17,7 @@ import pytest
 from qa.chunking import Chunker
 from qa.lexical import LexicalQuery
 from qa.records import Article, WireInfo
-from qa.storage import ArchiveStore, IndexStore, MilvusStore, StoreView
+from qa.storage import ArchiveIndexError, ArchiveStore, IndexStore, MilvusStore, StoreView
 from qa.stories import fingerprint
 
 DIM = 8
@@ -188,3 +188,9 @@ def test_copies_of_a_story_are_joined_and_listed(store):
     assert stories["a1"] == stories["a2"] != stories["a3"]
     members = view.story_members([stories["a1"]])
     assert [owner.id for owner in members[stories["a1"]]] == ["a1", "a2"]
+
+
+@pytest.mark.parametrize("location", ["milvus://", "milvus://host:19530", "milvus-lite:///tmp/archive.sqlite"])
+def test_a_malformed_milvus_location_is_named_with_what_is_expected(location):
+    with pytest.raises(ArchiveIndexError, match=r"milvus://host:port/archive-name|a file ending in \.db"):
+        MilvusStore(location, "test-model", DIM)

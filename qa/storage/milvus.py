@@ -393,10 +393,15 @@ class _Writes:
     unclean: bool
     counts: IndexCounts
 
-    def visible(self, prefix: str = "") -> str:
-        expression = f"{prefix}batch >= {self.floor} and {prefix}batch <= {self.top}"
+    @property
+    def key(self) -> tuple[int, int, tuple[int, ...]]:
+        """What decides which rows are visible: the caches of derived counts are kept by it."""
+        return self.top, self.floor, self.unfinished
+
+    def visible(self) -> str:
+        expression = f"batch >= {self.floor} and batch <= {self.top}"
         if self.unfinished:
-            expression += f" and {prefix}batch not in {_numbers(self.unfinished)}"
+            expression += f" and batch not in {_numbers(self.unfinished)}"
         return expression
 
 
@@ -448,13 +453,13 @@ class MilvusView:
     def counts(self) -> IndexCounts:
         return self._writes.counts
 
-    def _filter(self, allowed: np.ndarray | None, hidden: np.ndarray | None, extra: str = "") -> str:
+    def _filter(self, allowed: np.ndarray | None, hidden: np.ndarray | None) -> str:
         expression = self._writes.visible()
         if allowed is not None:
             expression += f" and id in {_numbers(allowed.tolist())}"
         if hidden is not None and len(hidden):
             expression += f" and id not in {_numbers(hidden.tolist())}"
-        return expression + extra
+        return expression
 
     def _live_rows(self, found: list[dict]) -> list[dict]:
         """Rows of chunks whose article's newest committed version they belong to."""
@@ -541,7 +546,7 @@ class MilvusView:
         return {term: counts[term] for term in wanted if counts.get(term)}
 
     def _lite_term_counts(self) -> Counter:
-        key = (self._writes.top, self._writes.floor, self._writes.unfinished)
+        key = self._writes.key
         if key not in self._c.term_counts:
             rows = self._c.rows(self._c.chunks, self._writes.visible(), ["id", "owner", "batch", "terms"])
             counts: Counter = Counter()
@@ -576,7 +581,7 @@ class MilvusView:
         return np.array(sorted(int(row["id"]) for row in found), dtype=np.int64)
 
     def embargoed_chunk_ids(self, moment: datetime) -> np.ndarray:
-        key = (self._writes.top, self._writes.floor, self._writes.unfinished)
+        key = self._writes.key
         if key not in self._c.embargoes:
             if self._writes.top == 0:
                 found: list[dict] = []
