@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -119,6 +121,22 @@ class LexicalQuery:
         """Whole terms and prefixes (ending in ``*``) of every group."""
         return list(dict.fromkeys(term for group in self.groups for term in group))
 
+    @property
+    def phrases(self) -> list[Phrase]:
+        """The terms as the phrases FTS5 makes of :meth:`fts5`'s expression, in its order."""
+        return [phrase for phrase in (Phrase.of(term) for term in self.terms) if phrase.tokens]
+
+    def without_idle_prefixes(self, occurs: Callable[[str], bool]) -> LexicalQuery:
+        """The query less the prefix of every word one of whose whole terms ``occurs`` in the
+        archive. A prefix is there for the cognates and names a whole term misses ("Kremlin",
+        Kreml); where the word's stem is found, its prefix only adds what begins like it,
+        mostly unrelated ("Unterhändler": unter*), and costs the most to rank."""
+        groups = []
+        for group in self.groups:
+            whole = [term for term in group if not term.endswith("*")]
+            groups.append(tuple(whole) if any(occurs(term) for term in whole) else group)
+        return LexicalQuery(tuple(dict.fromkeys(groups)))
+
     def fts5(self) -> str | None:
         """An FTS5 MATCH expression: any of the terms, each quoted so that no word is read as
         syntax, prefixes with FTS5's ``*`` after the quotes."""
@@ -165,3 +183,83 @@ def bm25_ceiling(
         seen = [frequencies[term] for term in group if term in frequencies]
         ceiling += (BM25_K1 + 1) * (max(idf(total, n) for n in seen) if seen else idf(total, 1))
     return ceiling
+
+
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def fts5_tokens(text: str) -> list[str]:
+    """``text`` split and folded as FTS5's default ``unicode61`` tokenizer does: runs of letters
+    and digits, lower-cased, diacritics removed ("Unterhändler" -> "unterhandler")."""
+    text = text.lower()
+    if not text.isascii():
+        text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+        text = unicodedata.normalize("NFC", text)
+    return _TOKEN.findall(text)
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """One quoted phrase of an FTS5 expression: its tokens, the last one a prefix when ``prefix``."""
+
+    tokens: tuple[str, ...]
+    prefix: bool = False
+
+    @classmethod
+    def of(cls, term: str) -> Phrase:
+        prefix = term.endswith("*")
+        return cls(tuple(fts5_tokens(term[:-1] if prefix else term)), prefix)
+
+    def fts5(self) -> str:
+        return f'"{" ".join(self.tokens)}"' + ("*" if self.prefix else "")
+
+    def occurrences(self, tokens: Sequence[str], counts: Mapping[str, int]) -> int:
+        """How often the phrase stands in a document of these ``tokens`` (``counts``: how often
+        each token does): FTS5's phrase frequency."""
+        width = len(self.tokens)
+        if width == 1:
+            (token,) = self.tokens
+            if not self.prefix:
+                return counts.get(token, 0)
+            return sum(n for found, n in counts.items() if found.startswith(token))
+        if not width:
+            return 0
+        *whole, last = self.tokens
+        found = 0
+        for start in range(len(tokens) - width + 1):
+            end = tokens[start + width - 1]
+            if not (end.startswith(last) if self.prefix else end == last):
+                continue
+            if list(tokens[start : start + width - 1]) == whole:
+                found += 1
+        return found
+
+
+BM25_B = 0.75
+
+
+@dataclass(frozen=True)
+class Bm25Statistics:
+    """What FTS5's ``bm25()`` reads from the whole table: its row count, its average document
+    length in tokens, and in how many rows each phrase of the query occurs."""
+
+    rows: int
+    average_length: float
+    phrase_rows: Mapping[Phrase, int]
+
+    def score(self, phrases: Sequence[Phrase], document: str) -> float:
+        """FTS5's BM25 of one row whose indexed text is ``document`` (higher is better): the
+        same sum over the expression's phrases that ``-bm25()`` returns, so that rows scored
+        here and rows FTS5 scored rank on one scale."""
+        tokens = fts5_tokens(document)
+        if not tokens or self.rows == 0:
+            return 0.0
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * len(tokens) / self.average_length)
+        counts = Counter(tokens)
+        total = 0.0
+        for phrase in phrases:
+            frequency = phrase.occurrences(tokens, counts)
+            if frequency:
+                idf = fts5_idf(self.rows, self.phrase_rows.get(phrase, 0))
+                total += idf * frequency * (BM25_K1 + 1) / (frequency + norm)
+        return total

@@ -80,3 +80,99 @@ def test_an_import_updates_the_lexical_index_too(archive, tmp_path):
     archive.import_paths([folder])
     assert archive.search("Quxlingen", k=1, mode="bm25") == []
     assert archive.search("Zorbanow", k=1, mode="bm25")[0].title == "Hafen"
+
+
+def _fts5_table(documents: list[str]):
+    import sqlite3
+
+    connection = sqlite3.connect(":memory:")
+    connection.execute("CREATE VIRTUAL TABLE t USING fts5(terms)")
+    connection.executemany("INSERT INTO t (rowid, terms) VALUES (?, ?)", enumerate(documents, start=1))
+    connection.commit()
+    return connection
+
+
+def test_bm25_is_scored_here_as_fts5_scores_it():
+    """FTS5's own bm25() on real SQLite against Bm25Statistics, on text with umlauts, accents,
+    repeated words, prefixes and two-word phrases."""
+    import random
+
+    from qa.lexical import Bm25Statistics, Phrase
+    from qa.storage.view import sqlite_varint
+
+    words = "haus häuser strasse straße café cafe über ueber delegation deleg 2025 umjerow verhandl a1 zug".split()
+    rng = random.Random(7)
+    documents = [" ".join(rng.choices(words, k=rng.randint(1, 30))) for _ in range(300)]
+    connection = _fts5_table(documents)
+    (block,) = connection.execute("SELECT block FROM t_data WHERE id = 1").fetchone()
+    rows, at = sqlite_varint(block, 0)
+    tokens, _ = sqlite_varint(block, at)
+    assert rows == len(documents)
+    terms = ["haus", "häus*", "strasse", "Café", "über", "deleg*", "2025", "umjerow verhandl", "zu*", "fehlt"]
+    for _ in range(30):
+        phrases = [Phrase.of(term) for term in rng.sample(terms, rng.randint(1, 5))]
+        expression = " OR ".join(phrase.fts5() for phrase in phrases)
+        counts = {
+            phrase: connection.execute("SELECT count(*) FROM t WHERE t MATCH ?", (phrase.fts5(),)).fetchone()[0]
+            for phrase in phrases
+        }
+        statistics = Bm25Statistics(rows, tokens / rows, counts)
+        expected = connection.execute("SELECT rowid, -bm25(t) FROM t WHERE t MATCH ?", (expression,)).fetchall()
+        assert expected or all(n == 0 for n in counts.values())
+        for rowid, score in expected:
+            assert statistics.score(phrases, documents[rowid - 1]) == pytest.approx(score, rel=1e-9, abs=1e-12)
+
+
+def _article(number: int, text: str):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from qa.records import Article
+
+    published = datetime(2025, 1, number % 28 + 1, tzinfo=ZoneInfo("Europe/Berlin"))
+    return Article(id=f"p{number}", title=f"Meldung {number}", published=published, paragraphs=(text,), tags=("T",))
+
+
+def test_a_search_among_common_words_ranks_as_fts5_ranks(tmp_path, monkeypatch):
+    """With words in many chunks, the search ranks only chunks holding a selective word, yet
+    gives FTS5's own ranking of the whole query."""
+    import qa.storage.view
+
+    monkeypatch.setattr(qa.storage.view, "COMMON_ROWS", 20)
+    import random
+
+    from qa.chunking import Chunker
+
+    rng = random.Random(3)
+    rare = ["Leuchtturm", "Hafenmeister", "Sturmflut"]
+    texts = []
+    for number in range(200):
+        words = ["Stadt"] * rng.randint(0, 3) + ["Regen"] * rng.randint(0, 2) + ["Wetter"] * rng.randint(1, 9)
+        words += [rng.choice(rare)] * (number % 7 == 0)
+        rng.shuffle(words)
+        texts.append(" ".join(words) + ".")
+    store = IndexStore(tmp_path / "index", "test-model", DIM)
+    vectors = np.random.default_rng(0).normal(size=(1, DIM)).astype(np.float32)
+    with store.write() as batch:
+        for number, text in enumerate(texts):
+            article = _article(number, text)
+            batch.put_article(article, Chunker().chunk_article(article), vectors / np.linalg.norm(vectors))
+    snapshot = store.snapshot()
+    query = LexicalQuery.parse("Stadt Regen Wetter Leuchtturm Sturmflut")
+    exact = snapshot._query(
+        "SELECT rowid, -bm25(chunk_terms) FROM chunk_terms WHERE chunk_terms MATCH ?"
+        " ORDER BY bm25(chunk_terms) LIMIT 20",
+        (snapshot._narrowed(query).fts5(),),
+    )
+    found = snapshot.lexical_search(query, 20)
+    assert [score for _i, score in found] == pytest.approx([score for _i, score in exact], rel=1e-9)
+    scored = snapshot.lexical_scores(query, [i for i, _score in exact])
+    assert [scored[i] for i, _score in exact] == pytest.approx([score for _i, score in exact], rel=1e-9)
+
+
+def test_a_prefix_is_dropped_only_where_the_word_itself_is_found():
+    query = LexicalQuery.parse("Wo treffen sich die Unterhändler aus Kremlingrad?")
+    assert "unter*" in query.terms and "kreml*" in query.terms
+    narrowed = query.without_idle_prefixes(lambda term: term in {"unterhandl", "treff"})
+    assert "unter*" not in narrowed.terms and "treff*" not in narrowed.terms
+    assert "kreml*" in narrowed.terms and "unterhandl" in narrowed.terms

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS article_wire (
     byline TEXT,
     correction TEXT
 );
+CREATE INDEX IF NOT EXISTS article_wire_embargoed ON article_wire (embargoed);
 CREATE TABLE IF NOT EXISTS story_prints (
     article_id TEXT PRIMARY KEY,
     story_id TEXT NOT NULL,

@@ -12,12 +12,29 @@ from datetime import datetime
 import faiss
 import numpy as np
 
-from qa.lexical import LexicalQuery, bm25_ceiling
+from qa.lexical import Bm25Statistics, LexicalQuery, Phrase, bm25_ceiling
 from qa.records import Article, ChunkKind, Span, Teaser, WireInfo
 from qa.storage.base import IndexCounts, StoredChunk, StoredOwner
 from qa.storage.files import Manifest
 from qa.storage.metadata import ARTICLE_COLUMNS, WIRE_COLUMNS, article_from_row, berlin_time, utc_iso, wire_from_row
 from qa.vectors import VectorLayout, search_parameters
+
+COMMON_ROWS = 10_000
+"""A phrase in more chunks than this does not, on its own, bring a chunk into a lexical
+search's candidates (see :meth:`Snapshot.lexical_search`): FTS5 takes about 1.2 µs to rank
+each chunk a query matches, so 10,000 cost 12 ms. Smaller archives are ranked whole."""
+PHRASE_CACHE = 4096
+
+
+def sqlite_varint(data: bytes, at: int) -> tuple[int, int]:
+    """The varint at ``data[at:]`` in SQLite's encoding, and the offset after it."""
+    value = 0
+    for n in range(8):
+        byte = data[at + n]
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value, at + n + 1
+    return (value << 8) | data[at + 8], at + 9
 
 
 class Snapshot:
@@ -29,6 +46,9 @@ class Snapshot:
         self._db = metadata
         self._lock = threading.Lock()
         self._tables: dict[str, bool] = {}
+        self._fts_totals: tuple[int, float] | None = None
+        self._phrase_rows: dict[Phrase, int] = {}
+        self._statistics_lock = threading.Lock()
 
     @property
     def generation(self) -> int:
@@ -81,19 +101,42 @@ class Snapshot:
         self, query: LexicalQuery, k: int, allowed: np.ndarray | None = None, hidden: np.ndarray | None = None
     ) -> list[tuple[int, float]]:
         """The ``k`` best chunk ids by BM25 over their stemmed terms (higher is better), among
-        ``allowed`` ones only where given, never ``hidden`` ones."""
-        expression = query.fts5()
-        if expression is None or k <= 0:
+        ``allowed`` ones only where given, never ``hidden`` ones.
+
+        FTS5 scores every chunk a query matches before it can sort them, and a common word
+        ("Menschen", or the prefix "unter*") matches a tenth of a large archive: 130 ms at 1M
+        chunks. So only chunks that hold a selective phrase of the query, one in at most
+        :data:`SELECTIVE_SHARE` of the chunks (else the rarest phrase), are ranked: those that
+        hold a common phrase too by FTS5 (``selective AND common``), and the best of the rest
+        by their selective phrases, scored again with every phrase as FTS5 would
+        (``Bm25Statistics``). Among chunks holding a selective phrase the ranking is FTS5's
+        own; a chunk holding only common words is missed, and ``bench/bm25_pruning.py``
+        measures how often that changes the ranking."""
+        phrases = self._narrowed(query).phrases
+        if not phrases or k <= 0:
             return []
         if allowed is not None and len(allowed) == 0:
             return []
         hiding = hidden is not None and len(hidden) > 0
-        fetch = k if allowed is None else max(k * 4, 200)
-        rows = self._query(
-            "SELECT rowid, -bm25(chunk_terms) FROM chunk_terms WHERE chunk_terms MATCH ?"
-            " ORDER BY bm25(chunk_terms) LIMIT ?",
-            (expression, fetch + (len(hidden) if hiding else 0)),
-        )
+        fetch = (k if allowed is None else max(k * 4, 200)) + (len(hidden) if hiding else 0)
+        statistics = self._bm25_statistics(phrases)
+        found = {p: n for p, n in statistics.phrase_rows.items() if n > 0}
+        if not found:
+            return []
+        common = [p for p in phrases if found.get(p, 0) > COMMON_ROWS]
+        ranked = "FROM chunk_terms WHERE chunk_terms MATCH ? ORDER BY bm25(chunk_terms) LIMIT ?"
+        if not common:
+            rows = self._query(f"SELECT rowid, -bm25(chunk_terms) {ranked}", (_expression(phrases), fetch))
+        else:
+            selective = [p for p in phrases if p in found and p not in common]
+            if not selective:
+                selective = [min(common, key=found.__getitem__)]
+                common.remove(selective[0])
+            both = f"({_expression(selective)}) AND ({_expression(common)})"
+            scores = dict(self._query(f"SELECT rowid, -bm25(chunk_terms) {ranked}", (both, fetch)) if common else [])
+            for rowid, terms in self._query(f"SELECT rowid, terms {ranked}", (_expression(selective), fetch)):
+                scores.setdefault(rowid, statistics.score(phrases, terms))
+            rows = sorted(scores.items(), key=lambda row: row[1], reverse=True)[:fetch]
         if allowed is not None:
             permitted = set(allowed.tolist())
             rows = [row for row in rows if row[0] in permitted]
@@ -101,6 +144,35 @@ class Snapshot:
             unseen = set(hidden.tolist())
             rows = [row for row in rows if row[0] not in unseen]
         return [(int(row[0]), float(row[1])) for row in rows[:k]]
+
+    def _bm25_statistics(self, phrases: Sequence[Phrase]) -> Bm25Statistics:
+        """The table's row count and average length (FTS5's averages record), and each phrase's
+        row count: from the vocabulary for one whole term, else counted (and remembered)."""
+        if self._fts_totals is None:
+            found = self._query("SELECT block FROM chunk_terms_data WHERE id = 1")
+            block = found[0][0] if found else b""
+            rows, at = sqlite_varint(block, 0) if block else (0, 0)
+            tokens = sqlite_varint(block, at)[0] if rows else 0
+            self._fts_totals = (rows, tokens / rows if rows else 1.0)
+        with self._statistics_lock:
+            known = dict(self._phrase_rows)
+        unknown = [p for p in dict.fromkeys(phrases) if p not in known]
+        single = [p for p in unknown if len(p.tokens) == 1 and not p.prefix]
+        if single:
+            found = self.term_frequencies([p.tokens[0] for p in single])
+            for phrase in single:
+                known[phrase] = found.get(phrase.tokens[0], 0)
+        for phrase in unknown:
+            if phrase not in known:
+                sql = "SELECT count(*) FROM chunk_terms WHERE chunk_terms MATCH ?"
+                ((count,),) = self._query(sql, (phrase.fts5(),))
+                known[phrase] = int(count)
+        with self._statistics_lock:
+            self._phrase_rows.update((phrase, known[phrase]) for phrase in unknown)
+            while len(self._phrase_rows) > PHRASE_CACHE:
+                del self._phrase_rows[next(iter(self._phrase_rows))]
+        rows, average = self._fts_totals
+        return Bm25Statistics(rows, average, {p: known[p] for p in phrases})
 
     def stories(self, article_ids: Iterable[str]) -> dict[str, str]:
         """The story each article belongs to (articles without a fingerprint are their own)."""
@@ -134,12 +206,14 @@ class Snapshot:
         return members
 
     def embargoed_chunk_ids(self, moment: datetime) -> np.ndarray:
-        """Ids of the chunks of wire stories under an embargo that has not ended at ``moment``."""
+        """Ids of the chunks of wire stories under an embargo that has not ended at ``moment``.
+        The embargoed stories are found first and their chunks by owner (``CROSS JOIN`` fixes
+        SQLite's join order): scanning the chunks cost 150 ms at 1M chunks."""
         if not self._keeps_wire_info():
             return np.zeros(0, dtype=np.int64)
         rows = self._query(
-            "SELECT c.id FROM chunks c JOIN article_wire w ON w.article_id = c.owner_id"
-            " WHERE c.kind = 'article' AND w.embargoed > ?",
+            "SELECT c.id FROM article_wire w CROSS JOIN chunks c ON c.owner_id = w.article_id"
+            " WHERE w.embargoed > ? AND c.kind = 'article'",
             (utc_iso(moment),),
         )
         return np.array([row[0] for row in rows], dtype=np.int64)
@@ -156,19 +230,27 @@ class Snapshot:
         return int(embargoed), int(withdrawn)
 
     def lexical_scores(self, query: LexicalQuery, ids: Sequence[int]) -> dict[int, float]:
-        """BM25 scores of the given chunks (absent: no term matched)."""
-        expression = query.fts5()
-        if expression is None or not ids:
+        """BM25 scores of the given chunks (absent: no term matched), as FTS5 would give them.
+        Computed here from their terms: FTS5 runs the whole query once for every rowid it
+        is asked about (9 ms each at 1M chunks)."""
+        phrases = self._narrowed(query).phrases
+        if not phrases or not ids:
             return {}
+        statistics = self._bm25_statistics(phrases)
         marks = ",".join("?" * len(ids))
-        rows = self._query(
-            f"SELECT rowid, -bm25(chunk_terms) FROM chunk_terms WHERE chunk_terms MATCH ? AND rowid IN ({marks})",
-            [expression, *ids],
-        )
-        return {int(row[0]): float(row[1]) for row in rows}
+        rows = self._query(f"SELECT rowid, terms FROM chunk_terms WHERE rowid IN ({marks})", list(ids))
+        scores = {int(rowid): statistics.score(phrases, terms) for rowid, terms in rows}
+        return {rowid: score for rowid, score in scores.items() if score > 0}
 
     def lexical_ceiling(self, query: LexicalQuery) -> float:
+        query = self._narrowed(query)
         return bm25_ceiling(query, self.term_frequencies(query.terms), self.size)
+
+    def _narrowed(self, query: LexicalQuery) -> LexicalQuery:
+        """``query`` without the prefixes of words whose whole terms the archive holds."""
+        whole = [Phrase.of(term) for term in query.terms if not term.endswith("*")]
+        rows = self._bm25_statistics([phrase for phrase in whole if phrase.tokens]).phrase_rows
+        return query.without_idle_prefixes(lambda term: rows.get(Phrase.of(term), 0) > 0)
 
     def term_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
         """In how many chunks each term occurs (terms that occur nowhere are absent)."""
@@ -293,3 +375,7 @@ class Snapshot:
     def teasers(self) -> list[tuple[Teaser, str | None]]:
         rows = self._query("SELECT title, text, section, published, first_seen_in FROM teasers ORDER BY rowid")
         return [(Teaser(r[0], r[1], r[2], berlin_time(r[3])), r[4]) for r in rows]
+
+
+def _expression(phrases: Sequence[Phrase]) -> str:
+    return " OR ".join(phrase.fts5() for phrase in phrases)
