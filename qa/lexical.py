@@ -126,15 +126,19 @@ class LexicalQuery:
         """The terms as the phrases FTS5 makes of :meth:`fts5`'s expression, in its order."""
         return [phrase for phrase in (Phrase.of(term) for term in self.terms) if phrase.tokens]
 
-    def without_idle_prefixes(self, occurs: Callable[[str], bool]) -> LexicalQuery:
-        """The query less the prefix of every word one of whose whole terms ``occurs`` in the
-        archive. A prefix is there for the cognates and names a whole term misses ("Kremlin",
-        Kreml); where the word's stem is found, its prefix only adds what begins like it,
-        mostly unrelated ("Unterhändler": unter*), and costs the most to rank."""
+    def without_idle_prefixes(self, idle: Callable[[str, str], bool]) -> LexicalQuery:
+        """The query less each prefix that ``idle(prefix, term)`` finds idle beside a whole
+        term of its word that begins with it (see ``Snapshot.lexical_search``). A translation
+        ("negotiates": verhandelt) never makes a prefix idle: it is not the word's own form."""
         groups = []
         for group in self.groups:
             whole = [term for term in group if not term.endswith("*")]
-            groups.append(tuple(whole) if any(occurs(term) for term in whole) else group)
+            dropped = {
+                prefix
+                for prefix in group
+                if prefix.endswith("*") and any(t.startswith(prefix[:-1]) and idle(prefix, t) for t in whole)
+            }
+            groups.append(tuple(term for term in group if term not in dropped))
         return LexicalQuery(tuple(dict.fromkeys(groups)))
 
     def fts5(self) -> str | None:

@@ -173,6 +173,33 @@ def test_a_search_among_common_words_ranks_as_fts5_ranks(tmp_path, monkeypatch):
 def test_a_prefix_is_dropped_only_where_the_word_itself_is_found():
     query = LexicalQuery.parse("Wo treffen sich die Unterhändler aus Kremlingrad?")
     assert "unter*" in query.terms and "kreml*" in query.terms
-    narrowed = query.without_idle_prefixes(lambda term: term in {"unterhandl", "treff"})
+    common = {"unter*", "treff*", "kreml*"}
+    narrowed = query.without_idle_prefixes(lambda prefix, term: prefix in common and term in {"unterhandl", "treff"})
     assert "unter*" not in narrowed.terms and "treff*" not in narrowed.terms
     assert "kreml*" in narrowed.terms and "unterhandl" in narrowed.terms
+    english = LexicalQuery.of("negotiates", translated={"negotiates": ("verhandelt",)})
+    assert "negot*" in english.without_idle_prefixes(lambda prefix, term: term == "verhandelt").terms
+
+
+def test_a_common_prefix_is_left_out_where_its_word_is_found(tmp_path, monkeypatch):
+    import qa.storage.view
+
+    store = IndexStore(tmp_path / "index", "test-model", DIM)
+    vector = np.ones((1, DIM), dtype=np.float32) / np.sqrt(DIM)
+    texts = ["Die Unterhändler trafen sich."] + [f"Das Unternehmen {n} wächst." for n in range(30)]
+    from qa.chunking import Chunker
+
+    with store.write() as batch:
+        for number, text in enumerate(texts):
+            article = _article(number, text)
+            batch.put_article(article, Chunker().chunk_article(article), vector)
+    snapshot = store.snapshot()
+    query = LexicalQuery.parse("Unterhändler")
+    assert "unter*" in snapshot._narrowed(query).terms
+    monkeypatch.setattr(qa.storage.view, "COMMON_ROWS", 10)
+    fresh = IndexStore(tmp_path / "index", "test-model", DIM).snapshot()
+    assert "unter*" not in fresh._narrowed(query).terms
+    assert [score for _i, score in fresh.lexical_search(query, 5)] == pytest.approx(
+        [score for _i, score in fresh.lexical_search(LexicalQuery(fresh._narrowed(query).groups), 5)]
+    )
+    assert len(fresh.lexical_search(query, 5)) == 1
