@@ -7,9 +7,9 @@ import that records the texts, and each is reported by its median and spread; th
 line names the CPU's vector extensions (AVX2, AVX-512, VNNI).
 
 - ``qa import``: parse, repair, chunk, embed, store (SQLite, FAISS, BM25), commit;
-- the model alone: ``SentenceTransformer.encode`` on exactly the texts our import embedded
-  (recorded as it ran), on the backend the import used (the physical limit of this machine)
-  and on the other one (torch / ONNX Runtime);
+- the model alone: on exactly the texts our import embedded (recorded as it ran), on the
+  engine the import used (qa's own ONNX Runtime or OpenVINO encoder: the physical limit of this
+  machine) and on the others (ONNX Runtime, OpenVINO, torch's ``SentenceTransformer.encode``);
 - LangChain: ``FAISS.from_documents`` with ``HuggingFaceEmbeddings`` on the same texts, then
   ``save_local``, the pipeline a user would build instead.
 
@@ -43,6 +43,8 @@ import numpy as np
 
 from qa import Archive
 from qa.embedding import BACKENDS, ONNX_FILE, Embedder, ensure_model
+
+ENGINES = ("onnx", "openvino", "torch")
 
 BATCH_SIZE = 32
 
@@ -219,7 +221,7 @@ def main() -> None:
             return run
 
         pipelines[alone_label] = alone(embedder._load(), alone_label)
-        for other in BACKENDS:
+        for other in ENGINES:
             if other != embedder.backend:
                 pipelines[f"model alone ({other})"] = alone(Embedder(backend=other)._load(), f"model alone ({other})")
         if not args.skip_langchain:

@@ -3,7 +3,8 @@
     python bench/tune_fusion.py --xquad ../shared/data/xquad_en_de.dev.jsonl \\
         --distractors ../shared/data/news_de.jsonl --keep-index /tmp/qa-eval-index
 
-Prints recall@1/5 and MRR@10 for each pair of weights, on all questions and on each half
+Prints recall@1/5 and MRR@10 for each pair of weights (and each number of passages the
+sentence rerank reads, ``--reranked``), on all questions and on each half
 of the dev set's subjects (split by title), so that a choice made on one half can be checked
 on the other.
 """
@@ -47,24 +48,30 @@ def main() -> None:
     parser.add_argument("--lang", nargs="+", default=["en", "de"])
     parser.add_argument("--lexical", type=float, nargs="+", default=LEXICAL)
     parser.add_argument("--sentence", type=float, nargs="+", default=SENTENCE)
+    parser.add_argument("--reranked", type=int, nargs="+", default=[FusionWeights.reranked])
     parser.add_argument("--no-prefixes", action="store_true", help="match whole terms only on the lexical side")
     args = parser.parse_args()
     with dev_set_archive(args) as archive:
-        print("| questions in | lexical | sentence | all: R@1 / R@5 / MRR@10 | half A | half B |")
-        print("|---|---|---|---|---|---|")
+        print("| questions in | lexical | sentence | reranked | all: R@1 / R@5 / MRR@10 | half A | half B |")
+        print("|---|---|---|---|---|---|---|")
         for language in args.lang:
             _paragraphs, questions = read_dataset(args.xquad, language)
             subjects = sorted({q.subject for q in questions})
             half_a = set(subjects[::2])
-            for lexical, sentence in itertools.product(args.lexical, args.sentence):
+            for lexical, sentence, reranked in itertools.product(args.lexical, args.sentence, args.reranked):
                 archive._retriever.weights = replace(
-                    FusionWeights(), lexical=lexical, sentence=sentence, prefixes=not args.no_prefixes
+                    FusionWeights(),
+                    lexical=lexical,
+                    sentence=sentence,
+                    reranked=reranked,
+                    prefixes=not args.no_prefixes,
                 )
                 found = ranks(archive, questions)
                 in_a = [r for r, q in zip(found, questions, strict=True) if q.subject in half_a]
                 in_b = [r for r, q in zip(found, questions, strict=True) if q.subject not in half_a]
                 print(
-                    f"| {language} | {lexical} | {sentence} | {figures(found)} | {figures(in_a)} | {figures(in_b)} |",
+                    f"| {language} | {lexical} | {sentence} | {reranked} | {figures(found)} | {figures(in_a)}"
+                    f" | {figures(in_b)} |",
                     flush=True,
                 )
 

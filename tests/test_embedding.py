@@ -50,9 +50,9 @@ def test_warm_up_in_the_background_loads_the_model_that_a_question_then_uses(tmp
     assert np.allclose(vector, embedder.embed_queries(["Wer führt die ukrainische Delegation?"]), atol=1e-5)
 
 
-def test_the_default_backend_is_onnx_runtime_and_an_unknown_one_is_refused(monkeypatch):
+def test_the_default_backend_is_measured_and_an_unknown_one_is_refused(monkeypatch):
     monkeypatch.delenv("QA_EMBED_BACKEND", raising=False)
-    assert Embedder().backend == "onnx"
+    assert Embedder().backend == "auto"
     monkeypatch.setenv("QA_EMBED_BACKEND", "torch")
     assert Embedder().backend == "torch"
     monkeypatch.setenv("QA_EMBED_BACKEND", "tensorflow")
@@ -72,3 +72,44 @@ def test_onnx_runtime_and_torch_give_the_same_vectors(embedder):
     assert (ensure_model(embedder.model_dir) / "onnx" / "model.onnx").exists()
     assert onnx._load() is not torch._load()
     assert np.all(np.sum(from_onnx * from_torch, axis=1) > 0.9999)
+
+
+def test_openvino_gives_the_vectors_of_onnx_runtime(embedder):
+    texts = [
+        "Der ukrainische Chefunterhändler Rustem Umjerow ist auf dem Weg in die USA.",
+        "Trump hebt die Zölle auf Waren aus Indien auf." * 20,
+        "kurz",
+    ]
+    onnx = Embedder(embedder.model_dir, backend="onnx")
+    openvino = Embedder(embedder.model_dir, backend="openvino")
+    assert type(openvino._load()).__name__ == "OpenVinoEncoder"
+    assert np.all(np.sum(onnx.embed_passages(texts) * openvino.embed_passages(texts), axis=1) > 0.9999)
+    question = "Wer führt die ukrainische Delegation?"
+    assert float(onnx.embed_queries([question])[0] @ openvino.embed_queries([question])[0]) > 0.9999
+    ours, theirs = openvino.embed_sentence_tokens(texts[:1])[0], onnx.embed_sentence_tokens(texts[:1])[0]
+    assert ours.pieces == theirs.pieces
+    assert np.min(np.sum(ours.tokens.astype(np.float32) * theirs.tokens.astype(np.float32), axis=1)) > 0.999
+
+
+def test_the_faster_engine_is_measured_once_and_recorded(tmp_path, embedder):
+    import json
+
+    from qa.embedding import choose_backend
+
+    folder = ensure_model(embedder.model_dir)
+    record = tmp_path / "choice.json"
+    chosen = choose_backend(folder, record=record)
+    measured = json.loads(record.read_text())
+    assert chosen == measured["backend"] and chosen in ("onnx", "openvino")
+    if measured["openvino_min_cosine"] >= 0.9999:
+        assert set(measured["passages_per_second"]) == {"onnx", "openvino"}
+        assert chosen == max(measured["passages_per_second"], key=measured["passages_per_second"].get)
+    else:  # vectors that differ more than the checked tolerance are never used
+        assert chosen == "onnx" and not measured["passages_per_second"]
+    other = "onnx" if chosen == "openvino" else "openvino"
+    record.write_text(json.dumps({"backend": other}))
+    assert choose_backend(folder, record=record) == other
+    assert json.loads(record.read_text()) == {"backend": other}
+    automatic = Embedder(embedder.model_dir)
+    automatic.embed_queries(["Wer verhandelt?"])
+    assert automatic.backend in ("onnx", "openvino")

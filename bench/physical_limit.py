@@ -1,0 +1,164 @@
+"""The physical limit of embedding on this CPU: the model's FLOPs per chunk, the CPU's peak,
+and the fraction of it that the model (and so the import) reaches.
+
+    python bench/physical_limit.py ../shared/data/news_de.jsonl --limit 40
+
+- FLOPs: multilingual-e5-small is a 12-layer BERT (hidden 384, feed-forward 1,536). A token
+  costs 2 FLOPs per weight of the attention projections and the feed-forward
+  (12 x (4 x 384² + 2 x 384 x 1,536) = 21.2M weights), plus 4 x n x 384 per layer for the
+  attention over a sequence of n tokens; pooling and layer norms are left out (under 1%).
+  Counted on exactly the token sequences the import embeds (``passage: `` + title + passage),
+  once as they are and once as ONNX Runtime computes them, padded to the longest of each batch
+  of 32 (sorted by length, as ``qa.embedding.OnnxEncoder`` batches them).
+- Peak: cores x clock x FP32 FLOPs per cycle and core of the widest FMA unit the CPU has
+  (from ``/proc/cpuinfo``; a table of the x86 designs these machines use), and what one large
+  FP32 matrix product reaches here with NumPy's BLAS on all cores, the practical ceiling.
+- Reached: the model alone on ONNX Runtime, timed on the same texts (best of ``--rounds``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ingestion import cpu_flags, machine, sample_of
+
+from qa import Archive
+from qa.embedding import DIMENSION, PASSAGE_PREFIX, Embedder, OnnxEncoder, ensure_model
+
+LAYERS, HIDDEN, FFN = 12, DIMENSION, 1536
+WEIGHTS_PER_TOKEN = LAYERS * (4 * HIDDEN * HIDDEN + 2 * HIDDEN * FFN)
+BATCH = 32
+
+FMA_FLOPS_PER_CYCLE = {
+    # (cpu family, vendor): FP32 FLOPs per cycle and core, FMA counted as 2
+    ("AuthenticAMD", 0x17): 32,  # Zen 1/2: 2 x 256-bit FMA (Zen 1 half that; not seen here)
+    ("AuthenticAMD", 0x19): 32,  # Zen 3/4: 2 x 256-bit FMA; Zen 4 runs AVX-512 in two halves
+    ("AuthenticAMD", 0x1A): 64,  # Zen 5: 2 x 512-bit FMA
+}
+
+
+def sequence_flops(length: int) -> float:
+    return 2.0 * length * WEIGHTS_PER_TOKEN + LAYERS * 4.0 * length * length * HIDDEN
+
+
+def cpu_identity() -> tuple[str, int, float, str]:
+    vendor, family, mhz, name = "", 0, 0.0, ""
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            key, _, value = line.partition(":")
+            key, value = key.strip(), value.strip()
+            if key == "vendor_id":
+                vendor = vendor or value
+            elif key == "cpu family":
+                family = family or int(value)
+            elif key == "cpu MHz":
+                mhz = mhz or float(value)
+            elif key == "model name":
+                name = name or value
+    return vendor, family, mhz, name
+
+
+def nominal_peak() -> tuple[float, str]:
+    vendor, family, mhz, name = cpu_identity()
+    flags = cpu_flags()
+    per_cycle = FMA_FLOPS_PER_CYCLE.get((vendor, family))
+    if per_cycle is None:  # Intel and others: the vector width, two FMA units
+        per_cycle = 64 if "avx512f" in flags else 32 if "fma" in flags else 8
+    cores = os.cpu_count() or 1
+    peak = cores * mhz * 1e6 * per_cycle
+    return peak, f"{name}, family {family:#x}, {cores} cores x {mhz:.0f} MHz x {per_cycle} FP32 FLOP/cycle"
+
+
+def blas_peak(size: int = 2048, rounds: int = 5) -> float:
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size), dtype=np.float32)
+    b = rng.standard_normal((size, size), dtype=np.float32)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(rounds))
+    return 2.0 * size**3 / best
+
+
+def _timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+class RecordingEmbedder(Embedder):
+    def __init__(self) -> None:
+        super().__init__(batch_size=BATCH, backend="onnx")
+        self.passages: list[str] = []
+
+    def embed_passages(self, passages, show_progress: bool = False):
+        self.passages.extend(passages)
+        return super().embed_passages(passages, show_progress)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("jsonl", type=Path)
+    parser.add_argument("--limit", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        embedder = RecordingEmbedder()
+        Archive.open(Path(scratch) / "index", embedder=embedder).import_paths(
+            [sample_of(args.jsonl, args.limit, Path(scratch))]
+        )
+    texts = [PASSAGE_PREFIX + text for text in embedder.passages]
+    encoder = OnnxEncoder(ensure_model())
+    lengths = sorted((len(e.ids) for e in encoder.tokenizer.encode_batch(texts)), reverse=True)
+    exact = sum(sequence_flops(n) for n in lengths)
+    padded = sum(
+        len(batch) * sequence_flops(batch[0])
+        for batch in (lengths[i : i + BATCH] for i in range(0, len(lengths), BATCH))
+    )
+    encoder.encode(texts[:BATCH], BATCH)
+    seconds = min(_timed(lambda: encoder.encode(texts, BATCH)) for _ in range(args.rounds))
+    peak, peak_how = nominal_peak()
+    blas = blas_peak()
+    reached = padded / seconds
+    figures = {
+        "machine": machine(),
+        "chunks": len(texts),
+        "tokens_per_chunk": float(np.mean(lengths)),
+        "gflop_per_chunk": exact / len(texts) / 1e9,
+        "gflop_per_chunk_padded": padded / len(texts) / 1e9,
+        "model_chunks_per_second": len(texts) / seconds,
+        "model_gflops": reached / 1e9,
+        "nominal_peak_gflops": peak / 1e9,
+        "nominal_peak": peak_how,
+        "blas_gflops": blas / 1e9,
+        "fraction_of_nominal_peak": reached / peak,
+        "fraction_of_blas": reached / blas,
+    }
+    print(f"machine: {figures['machine']}")
+    print(f"{len(texts)} chunks, {figures['tokens_per_chunk']:.1f} tokens each on average (prefix, title, passage)")
+    print(
+        f"model: {figures['gflop_per_chunk']:.2f} GFLOP per chunk"
+        f" ({figures['gflop_per_chunk_padded']:.2f} as padded in batches of {BATCH})"
+    )
+    print(f"peak: {figures['nominal_peak_gflops']:.0f} GFLOP/s nominal ({peak_how})")
+    print(f"      {figures['blas_gflops']:.0f} GFLOP/s reached by a 2048 x 2048 FP32 matrix product (NumPy BLAS)")
+    print(
+        f"model alone on ONNX Runtime: {figures['model_chunks_per_second']:.1f} chunks/s"
+        f" = {figures['model_gflops']:.0f} GFLOP/s, {figures['fraction_of_nominal_peak']:.0%} of the nominal peak,"
+        f" {figures['fraction_of_blas']:.0%} of the BLAS rate"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
