@@ -157,21 +157,27 @@ def _in_word(text: str, index: int) -> bool:
     return before.islower() or (before.isalpha() and after.islower())
 
 
+@cache
+def _double_damage_pattern() -> re.Pattern[str]:
+    return re.compile("[" + "".join(re.escape(char) for char in _double_damage_table()) + "]")
+
+
 def _repair_double(text: str) -> tuple[str, int]:
     table = _double_damage_table()
-    pieces: list[str] = []
     repairs = 0
-    for index, char in enumerate(text):
-        target = table.get(char)
+
+    def replace(match: re.Match[str]) -> str:
         # An unassigned code point is damage wherever it stands; a real letter (the
         # French "À") only inside a word; anything else (a hair space) never.
+        nonlocal repairs
+        char = match.group()
         category = unicodedata.category(char)
-        if target and (category == "Cn" or (category[0] == "L" and _in_word(text, index))):
-            pieces.append(target)
+        if category == "Cn" or (category[0] == "L" and _in_word(text, match.start())):
             repairs += 1
-        else:
-            pieces.append(char)
-    return "".join(pieces), repairs
+            return table[char]
+        return char
+
+    return _double_damage_pattern().sub(replace, text), repairs
 
 
 def _repair_single(text: str) -> tuple[str, int]:

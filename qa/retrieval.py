@@ -40,10 +40,12 @@ class FusionWeights:
     was best and 0.4 cost English questions. The best-sentence rerank, scored with the answer
     signals, adds about 5 points of English R@1 and under 1 of German; 0.2-0.35 is best on both
     halves, 1 costs up to a point of MRR. The rerank embeds every sentence of the passages it
-    reranks (about 30 sentences, 900 tokens for 10 news passages: 130-200 ms here), so it
-    reranks the best 6, not 20: that loses nothing measurable (bench/tune_fusion.py --reranked
-    20 10 6: English R@1 / R@5 / MRR@10 0.913 / 0.978 / 0.942 with 6, 0.917 / 0.978 / 0.945
-    with 10, 0.909 / 0.979 / 0.941 with 20; German 0.936 / 0.982 / 0.957 with each)."""
+    reranks (about 30 sentences, 900 tokens for 10 news passages: 130-200 ms on ONNX Runtime
+    here), so it reranks the best 6, not 20 (bench/tune_fusion.py --reranked 20 10 8 6): English
+    R@1 / R@5 / MRR@10 0.910 / 0.973 / 0.939 with 6 against 0.909 / 0.979 / 0.941 with 20 (10 and
+    8 also give R@5 0.973), German 0.936 / 0.981 / 0.957 against 0.934 / 0.981 / 0.955: four
+    English questions of 623 leave the top 5, and hybrid search at 1M chunks takes p95 171 ms
+    instead of 328 ms with 10 (bench/RESULTS.md, issue 20)."""
 
     lexical: float = 0.2
     candidates: int = 100
