@@ -8,6 +8,12 @@ from qa.storage import IndexStore
 
 pytestmark = pytest.mark.slow
 
+ENGINE_TEXTS = [
+    "Der ukrainische Chefunterhändler Rustem Umjerow ist auf dem Weg in die USA.",
+    "Trump hebt die Zölle auf Waren aus Indien auf." * 20,
+    "kurz",
+]
+
 
 def test_q4_0_block_layout():
     scale = np.float16(0.5).tobytes()
@@ -61,11 +67,7 @@ def test_the_default_backend_is_measured_and_an_unknown_one_is_refused(monkeypat
 
 
 def test_onnx_runtime_and_torch_give_the_same_vectors(embedder):
-    texts = [
-        "Der ukrainische Chefunterhändler Rustem Umjerow ist auf dem Weg in die USA.",
-        "Trump hebt die Zölle auf Waren aus Indien auf." * 20,
-        "kurz",
-    ]
+    texts = ENGINE_TEXTS
     onnx = Embedder(embedder.model_dir, backend="onnx")
     torch = Embedder(embedder.model_dir, backend="torch")
     from_onnx, from_torch = onnx.embed_passages(texts), torch.embed_passages(texts)
@@ -75,11 +77,7 @@ def test_onnx_runtime_and_torch_give_the_same_vectors(embedder):
 
 
 def test_openvino_gives_the_vectors_of_onnx_runtime(embedder):
-    texts = [
-        "Der ukrainische Chefunterhändler Rustem Umjerow ist auf dem Weg in die USA.",
-        "Trump hebt die Zölle auf Waren aus Indien auf." * 20,
-        "kurz",
-    ]
+    texts = ENGINE_TEXTS
     onnx = Embedder(embedder.model_dir, backend="onnx")
     openvino = Embedder(embedder.model_dir, backend="openvino")
     assert type(openvino._load()).__name__ == "OpenVinoEncoder"
