@@ -451,11 +451,17 @@ def choose_backend(folder: Path, batch_size: int = 32, record: Path | None = Non
     if not openvino_available():
         return "onnx"
     ensure_onnx(folder)
-    encoders: dict[str, OnnxEncoder] = {"onnx": OnnxEncoder(folder), "openvino": OpenVinoEncoder(folder)}
+    encoders: dict[str, OnnxEncoder] = {"onnx": OnnxEncoder(folder)}
     reference = encoders["onnx"].encode(_CALIBRATION, batch_size)
-    agreement = float(np.min(np.sum(encoders["openvino"].encode(_CALIBRATION, batch_size) * reference, axis=1)))
+    try:
+        encoders["openvino"] = OpenVinoEncoder(folder)
+        agreement = float(np.min(np.sum(encoders["openvino"].encode(_CALIBRATION, batch_size) * reference, axis=1)))
+    except Exception as error:  # an engine that cannot run on this CPU is not a candidate
+        logger.warning("OpenVINO could not run the model here (%s); using ONNX Runtime", error)
+        encoders.pop("openvino", None)
+        agreement = 0.0
     rates: dict[str, list[float]] = {name: [] for name in encoders}
-    if agreement >= ONNX_MIN_COSINE:
+    if agreement >= ONNX_MIN_COSINE and "openvino" in encoders:
         for _round in range(2):
             for name, encoder in encoders.items():
                 rates[name].append(_rate(encoder, _CALIBRATION, batch_size))
@@ -463,7 +469,7 @@ def choose_backend(folder: Path, batch_size: int = 32, record: Path | None = Non
     chosen = max(medians, key=medians.__getitem__) if medians else "onnx"
     logger.info("Embedding engine for this machine: %s (passages/s: %s)", chosen, medians)
     with contextlib.suppress(OSError):
-        staging = record.with_suffix(".tmp")
+        staging = record.with_suffix(f".{os.getpid()}.tmp")
         staging.write_text(
             json.dumps({"backend": chosen, "passages_per_second": medians, "openvino_min_cosine": agreement})
         )
