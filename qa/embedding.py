@@ -440,7 +440,7 @@ def _rate(encoder: OnnxEncoder, texts: Sequence[str], batch_size: int) -> float:
 def choose_backend(folder: Path, batch_size: int = 32, record: Path | None = None) -> str:
     """The engine this machine embeds faster with, measured once and recorded in the model
     folder (one record per :func:`machine_signature`): ONNX Runtime and OpenVINO each embed 48
-    passages of 10-200 pieces twice, interleaved, and the faster median wins. OpenVINO is
+    passages of 18-116 pieces twice, interleaved, and the faster median wins. OpenVINO is
     only a candidate when its vectors agree with ONNX Runtime's (cosine at least
     ``ONNX_MIN_COSINE`` on every passage), so an index never mixes vectors that differ more."""
     record = record or folder / BACKEND_RECORD.format(machine=machine_signature())
