@@ -25,6 +25,7 @@ import shutil
 import struct
 import tempfile
 import threading
+import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -310,13 +311,9 @@ def onnx_feed(session, sequences: Sequence[Sequence[int]], pad_id: int) -> dict[
         input_ids[row, : len(ids)] = ids
         attention_mask[row, : len(ids)] = 1
     feed = {"input_ids": input_ids, "attention_mask": attention_mask}
-    if any(_input_name(i) == "token_type_ids" for i in session.get_inputs()):
+    if any(i.name == "token_type_ids" for i in session.get_inputs()):
         feed["token_type_ids"] = np.zeros_like(input_ids)
     return feed
-
-
-def _input_name(port) -> str:
-    return port.name if hasattr(port, "name") else port.get_any_name()
 
 
 class OnnxEncoder:
@@ -324,8 +321,6 @@ class OnnxEncoder:
     transformers' ``onnx`` backend computes (mean pooling, unit length), without importing
     torch, transformers or sentence-transformers, whose import alone takes seconds. The export
     itself (:func:`ensure_onnx`) still uses them, once."""
-
-    engine = "onnx"
 
     def __init__(self, folder: Path, max_length: int = 512) -> None:
         from tokenizers import Tokenizer
@@ -370,8 +365,6 @@ class OpenVinoEncoder(OnnxEncoder):
     bfloat16 where the CPU has it (AVX-512 BF16, AMX), else in float32; :func:`choose_backend`
     checks its vectors against ONNX Runtime's before it is used."""
 
-    engine = "openvino"
-
     def _session(self, path: Path):
         import openvino
 
@@ -392,11 +385,18 @@ class OpenVinoEncoder(OnnxEncoder):
 
 
 @dataclass(frozen=True)
+class _InputName:
+    name: str
+
+
+@dataclass(frozen=True)
 class _OpenVinoInputs:
+    """The compiled model's inputs as :func:`onnx_feed` reads an ONNX Runtime session's."""
+
     compiled: object
 
-    def get_inputs(self) -> list:
-        return list(self.compiled.inputs)
+    def get_inputs(self) -> list[_InputName]:
+        return [_InputName(port.get_any_name()) for port in self.compiled.inputs]
 
 
 def openvino_available() -> bool:
@@ -430,8 +430,6 @@ def machine_signature() -> str:
 
 
 def _rate(encoder: OnnxEncoder, texts: Sequence[str], batch_size: int) -> float:
-    import time
-
     started = time.perf_counter()
     encoder.encode(texts, batch_size)
     return len(texts) / (time.perf_counter() - started)

@@ -108,7 +108,7 @@ class Snapshot:
         FTS5 scores every chunk a query matches before it can sort them, and a common word
         ("Menschen", or the prefix "unter*") matches a tenth of a large archive: 130 ms at 1M
         chunks. So only chunks that hold a selective phrase of the query, one in at most
-        :data:`SELECTIVE_SHARE` of the chunks (else the rarest phrase), are ranked: those that
+        :data:`COMMON_ROWS` chunks (else the rarest phrase), are ranked: those that
         hold a common phrase too by FTS5 (``selective AND common``), and the best of the rest
         by their selective phrases, scored again with every phrase as FTS5 would
         (``Bm25Statistics``). Among chunks holding a selective phrase the ranking is FTS5's
@@ -157,7 +157,7 @@ class Snapshot:
             tokens = sqlite_varint(block, at)[0] if rows else 0
             self._fts_totals = (rows, tokens / rows if rows else 1.0)
         with self._statistics_lock:
-            known = dict(self._phrase_rows)
+            known = {p: self._phrase_rows[p] for p in phrases if p in self._phrase_rows}
         unknown = [p for p in dict.fromkeys(phrases) if p not in known]
         single = [p for p in unknown if len(p.tokens) == 1 and not p.prefix]
         if single:
