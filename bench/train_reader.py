@@ -31,9 +31,14 @@ from torch.nn.functional import cross_entropy
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from qa.embedding import ensure_model
+from qa.lexical import is_stopword
 from qa.reading import READER_DIR, ReaderSettings, clip_question, load_base_tokenizer, save_reader_weights
+from qa.translation import DEFAULT_DICTIONARY, Dictionary
+from qa.words import word_matches
 
 SEED = 20261201
+SWITCHED_WORDS = 0.7
+"""Share of a code-switched passage's content words given in German."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,46 @@ def windows(examples: list[Example], tokenizer, settings: ReaderSettings, negati
                     continue
             features.append((ids, start_token, end_token))
     return features
+
+
+def code_switched(example: Example, dictionary: Dictionary, share: float, rng) -> Example:
+    """``example`` with ``share`` of its passage's lower-case content words replaced by a
+    German translation (the answer's own words too, its offsets moved with them).
+
+    The archive's usual case is an English question on a German passage, which the training
+    data hardly has (English questions stand on English passages). A passage that is part
+    German teaches the model to find the question's English words in their German
+    translations (code-switching augmentation, as in Qin et al. 2020, CoSDA-ML)."""
+    if example.answer_start is None:
+        answer_start = answer_end = -1
+    else:
+        answer_start, answer_end = example.answer_start, example.answer_start + len(example.answer_text)
+    pieces: list[str] = []
+    kept = 0
+    new_start, new_end = answer_start, answer_end
+    for match in word_matches(example.context):
+        word = match.group()
+        if not word.islower() or len(word) < 4 or is_stopword(word) or rng.random() >= share:
+            continue
+        if match.start() < answer_start < match.end() or match.start() < answer_end < match.end():
+            continue
+        translations = [t for t in dictionary.translate(word)[:2] if t.isalpha()]
+        if not translations:
+            continue
+        german = translations[int(rng.integers(len(translations)))]
+        pieces += [example.context[kept : match.start()], german]
+        kept = match.end()
+        change = len(german) - len(word)
+        if match.end() <= answer_start:
+            new_start += change
+        if match.end() <= answer_end:
+            new_end += change
+    if not pieces:
+        return example
+    context = "".join(pieces) + example.context[kept:]
+    if example.answer_start is None:
+        return Example(example.question, context, None, None, example.language, example.source)
+    return Example(example.question, context, new_start, context[new_start:new_end], example.language, example.source)
 
 
 def length_batches(features, batch_size: int, rng) -> list[list[int]]:
@@ -212,6 +257,14 @@ def train(args: argparse.Namespace) -> dict:
     examples = read_training_set(args.data, args.german_repeats, samples, rng)
     if args.limit:
         examples = [examples[i] for i in sorted(rng.choice(len(examples), args.limit, replace=False))]
+    if args.code_switch:
+        dictionary = Dictionary(args.dictionary)
+        examples = [
+            code_switched(e, dictionary, SWITCHED_WORDS, rng)
+            if e.language == "en" and rng.random() < args.code_switch
+            else e
+            for e in examples
+        ]
     features = windows(examples, tokenizer, settings, args.negative_share, rng)
     answered = sum(1 for f in features if f[1] > 0)
     print(f"{len(examples)} questions -> {len(features)} windows ({answered} with an answer)", flush=True)
@@ -245,6 +298,9 @@ def train(args: argparse.Namespace) -> dict:
     report_every = max(1, min(25, total // 5))
     step, losses, trained_seconds = 0, [], 0.0
     checkpoint = args.work / "checkpoint.pt"
+    if args.start_from and not checkpoint.exists():
+        model.load_state_dict(torch.load(args.start_from, weights_only=False)["model"])
+        print(f"starting from the weights of {args.start_from}", flush=True)
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
         model.load_state_dict(state["model"])
@@ -311,6 +367,9 @@ def train(args: argparse.Namespace) -> dict:
         "german_repeats": args.german_repeats,
         "negative_share": args.negative_share,
         "seed": SEED,
+        "start_from": str(args.start_from) if args.start_from else None,
+        "code_switch": args.code_switch,
+        "samples": samples,
     }
     if args.output:
         save_reader_weights(args.output, model.layers, model.qa_outputs, settings, summary)
@@ -351,6 +410,11 @@ def main(argv: list[str] | None = None) -> int:
         default=["amazon_reviews_v1.0.json=4000", "reddit_v1.0.json=4000"],
         help="FILE=N: take N questions of that file (the CPU budget; news reads more like Wikipedia)",
     )
+    parser.add_argument(
+        "--code-switch", type=float, default=0.0, help="share of English questions whose passage is part German"
+    )
+    parser.add_argument("--dictionary", type=Path, default=DEFAULT_DICTIONARY, help="English-German dictd base path")
+    parser.add_argument("--start-from", type=Path, help="a checkpoint whose weights training starts from")
     parser.add_argument("--shard-size", type=int, default=50, help="batches per stage-1 file")
     parser.add_argument("--checkpoint-seconds", type=float, default=120)
     parser.add_argument("--threads", type=int, default=2)

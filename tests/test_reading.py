@@ -176,3 +176,36 @@ def test_building_the_reader_says_nothing_that_is_not_the_users_business(tmp_pat
     printed = "".join(capfd.readouterr())
     for phrase in ("TRAIN this model", "torch_dtype", "heavily recommended", "TracerWarning", "deprecated"):
         assert phrase not in printed, printed[-2000:]
+
+
+def test_a_code_switched_passage_keeps_its_answer_where_it_stands(tmp_path):
+    """bench/train_reader.py's cross-lingual augmentation gives German words to an English
+    passage; the answer's offsets must follow the words replaced before and inside it."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import numpy as np
+    from train_reader import Example, code_switched
+
+    from tests.test_translation import write_dictd
+
+    dictionary = write_dictd(
+        tmp_path / "eng-deu",
+        [
+            ("delegation", "delegation\nDelegation <fem>\n"),
+            ("leads", "leads\nleitet <v>\n"),
+            ("chief", "chief\nHaupt <neut>\n"),
+            ("negotiator", "negotiator\nUnterhändler <masc>\n"),
+        ],
+    )
+    context = "The Ukrainian delegation leads the talks; its chief negotiator Rustem Umjerow flew to Miami."
+    answer = "chief negotiator Rustem Umjerow"
+    example = Example("Who leads?", context, context.index(answer), answer, "en", "test")
+    switched = code_switched(example, dictionary, 1.0, np.random.default_rng(0))
+    assert (
+        switched.context
+        == "The Ukrainian Delegation leitet the talks; its Haupt Unterhändler Rustem Umjerow flew to Miami."
+    )
+    assert switched.answer_text == "Haupt Unterhändler Rustem Umjerow"
+    assert switched.context[switched.answer_start :].startswith(switched.answer_text)
+    unanswerable = Example("Who leads?", context, None, None, "en", "test")
+    assert code_switched(unanswerable, dictionary, 1.0, np.random.default_rng(0)).answer_start is None
+    assert code_switched(example, dictionary, 0.0, np.random.default_rng(0)) == example
