@@ -367,10 +367,12 @@ def train(args: argparse.Namespace) -> dict:
         "german_repeats": args.german_repeats,
         "negative_share": args.negative_share,
         "seed": SEED,
-        "start_from": str(args.start_from) if args.start_from else None,
         "code_switch": args.code_switch,
         "samples": samples,
     }
+    if args.start_from:
+        before = args.start_from.parent / "summary.json"
+        summary["continues"] = json.loads(before.read_text()) if before.exists() else str(args.start_from)
     if args.output:
         save_reader_weights(args.output, model.layers, model.qa_outputs, settings, summary)
         print(f"wrote {args.output}")
