@@ -284,6 +284,8 @@ def test_only_sources_similar_enough_to_the_question_are_listed(seed_archive):
         ("Who leads the Ukrainian delegation?", "Rustem Umjerow"),
         ("Where will the Kremlin and US officials meet?", "Miami"),
         ("Why did Trump drop the tariffs on India?", "Öl"),
+        ("Wer führt die Gespräche für die USA?", "Witkoff"),
+        ("What did the EU present on the anniversary of the invasion?", "Paket"),
     ],
 )
 def test_seed_questions_get_their_short_answer_inside_the_answer_sentence(seed_archive, question, short):
