@@ -21,7 +21,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -162,8 +162,8 @@ def code_switched(example: Example, dictionary: Dictionary, share: float, rng) -
         return example
     context = "".join(pieces) + example.context[kept:]
     if example.answer_start is None:
-        return Example(example.question, context, None, None, example.language, example.source)
-    return Example(example.question, context, new_start, context[new_start:new_end], example.language, example.source)
+        return replace(example, context=context)
+    return replace(example, context=context, answer_start=new_start, answer_text=context[new_start:new_end])
 
 
 def length_batches(features, batch_size: int, rng) -> list[list[int]]:
