@@ -256,6 +256,7 @@ def main() -> None:
         }
         if reader_times:
             figures["reader_ms"] = percentiles(reader_times)
+            figures["reader_engine"] = archive.reader.engine
         for mode, times in mode_times.items():
             figures[f"search_{mode}_ms"] = percentiles(times)
             print(f"search --mode {mode} p50/p95 ms: " + "{:.0f} / {:.0f}".format(*figures[f"search_{mode}_ms"]))
@@ -264,7 +265,9 @@ def main() -> None:
         print("ask without the reader p50/p95 ms: {:.0f} / {:.0f}".format(*figures["ask_without_reader_ms"]))
         if reader_times:
             print(
-                "the reader alone (top passages, one batch) p50/p95 ms: {:.0f} / {:.0f}".format(*figures["reader_ms"])
+                "the reader alone (top passages, one batch) p50/p95 ms: {:.0f} / {:.0f} on {}".format(
+                    *figures["reader_ms"], figures["reader_engine"]
+                )
             )
         if not args.skip_import:
             figures.update(incremental(archive, fresh, Path(scratch), stats.counts.vectors))

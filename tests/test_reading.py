@@ -7,7 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from qa.reading import READER_DIR, WEIGHTS_FILE, Passage, reader_settings, shared_reader
+from qa.reading import (
+    ENGINE_TOLERANCE,
+    READER_DIR,
+    WEIGHTS_FILE,
+    Passage,
+    Reader,
+    default_reader_dir,
+    reader_engine,
+    reader_settings,
+    shared_reader,
+)
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -83,6 +93,34 @@ def test_the_best_span_across_passages_is_taken(reader):
     assert [r.passage for r in readings] == [0, 1]
     assert readings[1].score > readings[0].score
     assert not readings[0].answered
+
+
+def test_openvino_reads_the_spans_onnx_runtime_reads(reader):
+    questions = ("Who leads the Ukrainian delegation?", "Wo werden die Gespräche fortgesetzt?", "Wer reiste?")
+    passages = [Passage(DELEGATION), Passage("Der Zoo in Leipzig hat zwei neue Elefanten bekommen.")]
+    onnx, openvino = Reader(engine="onnx"), Reader(engine="openvino")
+    for question in questions:
+        ours, theirs = openvino.read(question, passages), onnx.read(question, passages)
+        assert [(r.span, r.answered) for r in ours] == [(r.span, r.answered) for r in theirs]
+        for mine, reference in zip(ours, theirs, strict=True):
+            assert abs(mine.score - reference.score) <= 2 * ENGINE_TOLERANCE or mine.span is None
+
+
+def test_the_reader_runs_on_the_embedders_engine_where_it_agrees(reader, monkeypatch):
+    folder = default_reader_dir()
+    monkeypatch.setenv("QA_EMBED_BACKEND", "onnx")
+    assert reader_engine(folder) == "onnx"
+    monkeypatch.setenv("QA_EMBED_BACKEND", "openvino")
+    records = list(folder.glob("engine-*.json"))
+    for record in records:
+        record.unlink()
+    assert reader_engine(folder) == "openvino"
+    (record,) = folder.glob("engine-*.json")
+    measured = json.loads(record.read_text())
+    assert measured["engine"] == "openvino" and measured["max_logit_difference"] <= ENGINE_TOLERANCE
+    record.write_text(json.dumps({"engine": "onnx", "max_logit_difference": 1.0}))
+    assert reader_engine(folder) == "onnx"  # measured once, then read
+    record.unlink()
 
 
 def test_training_runs_and_its_loss_goes_down(tmp_path):
