@@ -125,7 +125,7 @@ def test_the_reader_runs_on_the_embedders_engine_where_it_agrees(reader, monkeyp
 
 def test_training_runs_and_its_loss_goes_down(tmp_path):
     """A few steps of bench/train_reader.py on a tiny made-up set: the loss must fall, and a
-    run continuing from its checkpoint starts from what it learnt."""
+    run continuing from its checkpoint (in bfloat16) starts from what it learnt."""
     data = tmp_path / "data"
     data.mkdir()
     names = ["Anna Berg", "Jonas Keller", "Mira Stein", "Paul Wendt", "Lena Vogt", "Timo Brandt"]
@@ -175,7 +175,7 @@ def test_training_runs_and_its_loss_goes_down(tmp_path):
     assert summary["last_loss"] < summary["first_loss"] - 0.5
     assert (Path(tmp_path / "out") / WEIGHTS_FILE).exists()
 
-    continued = [*command, "--start-from", str(work / "checkpoint.pt")]
+    continued = [*command, "--start-from", str(work / "checkpoint.pt"), "--precision", "bf16"]
     continued[continued.index(str(work))] = str(tmp_path / "work2")
     continued[continued.index("--epochs") + 1] = "1"
     result = subprocess.run(continued, capture_output=True, text=True, timeout=600)
@@ -183,6 +183,7 @@ def test_training_runs_and_its_loss_goes_down(tmp_path):
     second = json.loads((tmp_path / "work2" / "summary.json").read_text())
     assert second["first_loss"] < summary["first_loss"] - 0.5
     assert second["continues"]["steps"] == 24
+    assert (second["precision"], summary["precision"]) == ("bf16", "fp32")
 
 
 def test_the_windows_are_those_the_reader_was_trained_on(reader):
