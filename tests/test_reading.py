@@ -101,9 +101,12 @@ def test_openvino_reads_the_spans_onnx_runtime_reads(reader):
     onnx, openvino = Reader(engine="onnx"), Reader(engine="openvino")
     for question in questions:
         ours, theirs = openvino.read(question, passages), onnx.read(question, passages)
-        assert [(r.span, r.answered) for r in ours] == [(r.span, r.answered) for r in theirs]
+        assert [r.answered for r in ours] == [r.answered for r in theirs]
         for mine, reference in zip(ours, theirs, strict=True):
-            assert abs(mine.score - reference.score) <= 2 * ENGINE_TOLERANCE or mine.span is None
+            if reference.answered:  # an unanswered passage's best span may be a near tie
+                assert mine.span == reference.span
+                assert abs(mine.score - reference.score) <= 2 * ENGINE_TOLERANCE
+    assert onnx.read(questions[0], passages)[0].answered
 
 
 def test_the_reader_runs_on_the_embedders_engine_where_it_agrees(reader, monkeypatch):
