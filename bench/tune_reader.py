@@ -148,7 +148,9 @@ def main() -> None:
             args.cases.write_bytes(pickle.dumps(cases))
     print(f"collected {len(cases)} questions in {time.time() - started:.0f} s", flush=True)
     for passages in PASSAGES:
-        print(line(f"reader score alone, {passages} passages", cases, ReadingChoice(passages=passages)))
+        alone = ReadingChoice(passages=passages, passage_weight=0.0, sentence_weight=0.0)
+        print(line(f"reader score alone, {passages} passages", cases, alone))
+        print(line(f"shipped weights, {passages} passages", cases, ReadingChoice(passages=passages)))
     subjects = sorted({c.subject for c in cases})
     halves = [set(subjects[::2]), set(subjects[1::2])]
     grid = [
