@@ -471,12 +471,12 @@ def choose_backend(folder: Path, batch_size: int = 32, record: Path | None = Non
     medians = {name: float(np.median(values)) for name, values in rates.items() if values}
     chosen = max(medians, key=medians.__getitem__) if medians else "onnx"
     logger.info("Embedding engine for this machine: %s (passages/s: %s)", chosen, medians)
+    from qa.storage.files import write_atomic  # here, not on import: it loads FAISS
+
     with contextlib.suppress(OSError):
-        staging = record.with_suffix(f".{os.getpid()}.tmp")
-        staging.write_text(
-            json.dumps({"backend": chosen, "passages_per_second": medians, "openvino_min_cosine": agreement})
+        write_atomic(
+            record, json.dumps({"backend": chosen, "passages_per_second": medians, "openvino_min_cosine": agreement})
         )
-        staging.replace(record)
     return chosen
 
 

@@ -20,7 +20,6 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -267,10 +266,10 @@ def reader_engine(folder: Path) -> str:
         logger.warning("OpenVINO could not run the reader here (%s); using ONNX Runtime", error)
         difference = float("inf")
     engine = "openvino" if difference <= ENGINE_TOLERANCE else "onnx"
+    from qa.storage.files import write_atomic  # here, not on import: it loads FAISS
+
     with contextlib.suppress(OSError):
-        staging = record.with_suffix(f".{os.getpid()}.tmp")
-        staging.write_text(json.dumps({"engine": engine, "max_logit_difference": difference}))
-        staging.replace(record)
+        write_atomic(record, json.dumps({"engine": engine, "max_logit_difference": difference}))
     return engine
 
 
