@@ -4,7 +4,7 @@ All three embed the same chunk texts with the same model and batch size, in one 
 with the model already loaded. The machines are shared and noisy, so the pipelines run
 interleaved (A B C D, A B C D, ...) for ``--rounds`` rounds (3 by default) after one untimed
 import that records the texts, and each is reported by its median and spread; the machine
-line names the CPU's vector extensions (AVX2, AVX-512, VNNI).
+line names the CPU and its vector and matrix extensions (AVX2, AVX-512, VNNI, BF16, AMX).
 
 - ``qa import``: parse, repair, chunk, embed, store (SQLite, FAISS, BM25), commit;
 - the model alone: on exactly the texts our import embedded (recorded as it ran), on the
@@ -91,14 +91,22 @@ def quantisation_target() -> str:
     return "avx512_vnni" if "avx512_vnni" in cpu_flags() else "avx2"
 
 
+VECTOR_UNITS = {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8"}
+
+
+def cpu_model_name() -> str:
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
 def machine() -> str:
     with open("/proc/meminfo") as meminfo:
         total_kb = int(meminfo.readline().split()[1])
-    vector_units = sorted(flag for flag in cpu_flags() if flag in {"avx2", "avx512f", "avx512_vnni", "avx_vnni"})
-    return (
-        f"{os.cpu_count()} cores, {total_kb / 1024**2:.0f} GiB, {platform.processor() or platform.machine()} "
-        f"({', '.join(vector_units)})"
-    )
+    vector_units = sorted(flag for flag in cpu_flags() if flag in VECTOR_UNITS)
+    return f"{os.cpu_count()} cores, {total_kb / 1024**2:.0f} GiB, {cpu_model_name()} ({', '.join(vector_units)})"
 
 
 def sample_of(source: Path, limit: int | None, folder: Path) -> Path:
