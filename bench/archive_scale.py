@@ -30,7 +30,7 @@ import argparse
 import itertools
 import json
 import os
-import platform
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -39,6 +39,10 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ingestion import machine
 
 from qa import Archive
 from qa.chunking import Chunker
@@ -207,10 +211,7 @@ def main() -> None:
         open_s = time.perf_counter() - started
         index_mb = rss_mb() - before
         stats = archive.stats()
-        print(
-            f"machine: {os.cpu_count()} cores, "
-            f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, {platform.machine()}"
-        )
+        print(f"machine: {machine()}")
         print(f"index: {stats.counts.vectors:,} vectors ({stats.index_type}), {stats.counts.articles:,} articles")
         print(f"open: {open_s:.2f} s, RSS +{index_mb:.0f} MB")
         archive.ask("Wer verhandelt?")

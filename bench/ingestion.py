@@ -42,7 +42,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 
 from qa import Archive
-from qa.embedding import BACKENDS, ONNX_FILE, Embedder, ensure_model
+from qa.embedding import BACKENDS, ONNX_FILE, PASSAGE_PREFIX, Embedder, ensure_model
 
 ENGINES = ("onnx", "openvino", "torch")
 
@@ -63,14 +63,15 @@ class Row:
 
 
 class RecordingEmbedder(Embedder):
-    """Our embedder, keeping a copy of every passage text the import hands it."""
+    """Our embedder, keeping a copy of every text the import has it embed, as the model sees it
+    (``passage: `` before it), so the other pipelines compute exactly the same tokens."""
 
     def __init__(self, backend: str | None) -> None:
         super().__init__(batch_size=BATCH_SIZE, backend=backend)
         self.passages: list[str] = []
 
     def embed_passages(self, passages: Sequence[str], show_progress: bool = False) -> np.ndarray:
-        self.passages.extend(passages)
+        self.passages.extend(PASSAGE_PREFIX + p for p in passages)
         return super().embed_passages(passages, show_progress)
 
 
