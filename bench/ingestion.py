@@ -95,19 +95,29 @@ def quantisation_target() -> str:
 VECTOR_UNITS = {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8"}
 
 
-def cpu_model_name() -> str:
+def cpu_identity() -> tuple[str, int, float, str]:
+    """Vendor, family, clock (MHz) and model name, as ``/proc/cpuinfo`` reports them."""
+    vendor, family, mhz, name = "", 0, 0.0, ""
     with open("/proc/cpuinfo") as cpuinfo:
         for line in cpuinfo:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
+            key, _, value = line.partition(":")
+            key, value = key.strip(), value.strip()
+            if key == "vendor_id":
+                vendor = vendor or value
+            elif key == "cpu family":
+                family = family or int(value)
+            elif key == "cpu MHz":
+                mhz = mhz or float(value)
+            elif key == "model name":
+                name = name or value
+    return vendor, family, mhz, name or platform.processor() or platform.machine()
 
 
 def machine() -> str:
     with open("/proc/meminfo") as meminfo:
         total_kb = int(meminfo.readline().split()[1])
     vector_units = sorted(flag for flag in cpu_flags() if flag in VECTOR_UNITS)
-    return f"{os.cpu_count()} cores, {total_kb / 1024**2:.0f} GiB, {cpu_model_name()} ({', '.join(vector_units)})"
+    return f"{os.cpu_count()} cores, {total_kb / 1024**2:.0f} GiB, {cpu_identity()[3]} ({', '.join(vector_units)})"
 
 
 def sample_of(source: Path, limit: int | None, folder: Path) -> Path:

@@ -34,13 +34,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingestion import cpu_flags, machine, sample_of
+from ingestion import RecordingEmbedder, cpu_flags, cpu_identity, machine, sample_of
 
 from qa import Archive
 from qa.embedding import (
     DIMENSION,
-    PASSAGE_PREFIX,
-    Embedder,
     OnnxEncoder,
     OpenVinoEncoder,
     ensure_model,
@@ -64,23 +62,6 @@ def sequence_flops(length: int) -> float:
     return 2.0 * length * WEIGHTS_PER_TOKEN + LAYERS * 4.0 * length * length * HIDDEN
 
 
-def cpu_identity() -> tuple[str, int, float, str]:
-    vendor, family, mhz, name = "", 0, 0.0, ""
-    with open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            key, _, value = line.partition(":")
-            key, value = key.strip(), value.strip()
-            if key == "vendor_id":
-                vendor = vendor or value
-            elif key == "cpu family":
-                family = family or int(value)
-            elif key == "cpu MHz":
-                mhz = mhz or float(value)
-            elif key == "model name":
-                name = name or value
-    return vendor, family, mhz, name
-
-
 def nominal_peak() -> tuple[float, str]:
     vendor, family, mhz, name = cpu_identity()
     flags = cpu_flags()
@@ -92,10 +73,9 @@ def nominal_peak() -> tuple[float, str]:
     return peak, f"{name}, family {family:#x}, {cores} cores x {mhz:.0f} MHz x {per_cycle} FP32 FLOP/cycle"
 
 
-def bf16_peak(fp32_peak: float) -> float:
-    if "amx_bf16" in cpu_flags():
-        _, _, mhz, _ = cpu_identity()
-        return (os.cpu_count() or 1) * mhz * 1e6 * AMX_BF16_FLOPS_PER_CYCLE
+def bf16_peak(fp32_peak: float, amx: bool) -> float:
+    if amx:
+        return (os.cpu_count() or 1) * cpu_identity()[2] * 1e6 * AMX_BF16_FLOPS_PER_CYCLE
     return 2 * fp32_peak
 
 
@@ -114,16 +94,6 @@ def _timed(call) -> float:
     return time.perf_counter() - started
 
 
-class RecordingEmbedder(Embedder):
-    def __init__(self) -> None:
-        super().__init__(batch_size=BATCH)
-        self.passages: list[str] = []
-
-    def embed_passages(self, passages, show_progress: bool = False):
-        self.passages.extend(passages)
-        return super().embed_passages(passages, show_progress)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("jsonl", type=Path)
@@ -132,11 +102,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        embedder = RecordingEmbedder()
+        embedder = RecordingEmbedder(None)
         Archive.open(Path(scratch) / "index", embedder=embedder).import_paths(
             [sample_of(args.jsonl, args.limit, Path(scratch))]
         )
-    texts = [PASSAGE_PREFIX + text for text in embedder.passages]
+    texts = embedder.passages
     folder = ensure_model()
     encoders: dict[str, OnnxEncoder] = {"onnx": OnnxEncoder(folder)}
     if openvino_available():
@@ -146,6 +116,8 @@ def main() -> None:
     batches = [lengths[i : i + BATCH] for i in range(0, len(lengths), BATCH)]
     padded = sum(len(batch) * sequence_flops(batch[0]) for batch in batches)
     peak, peak_how = nominal_peak()
+    flags = cpu_flags()
+    amx = "amx_bf16" in flags
     blas = blas_peak()
     figures: dict[str, object] = {
         "machine": machine(),
@@ -169,12 +141,12 @@ def main() -> None:
         encoder.encode(texts[:BATCH], BATCH)
         seconds = min(_timed(lambda encoder=encoder: encoder.encode(texts, BATCH)) for _ in range(args.rounds))
         reached = padded / seconds
-        bf16 = name == "openvino" and bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
-        engine_peak = bf16_peak(peak) if bf16 else peak
+        bf16 = name == "openvino" and bool({"avx512_bf16", "amx_bf16"} & flags)
+        engine_peak = bf16_peak(peak, amx) if bf16 else peak
         figures[name] = {
             "chunks_per_second": len(texts) / seconds,
             "gflops": reached / 1e9,
-            "precision": ("bfloat16, AMX" if "amx_bf16" in cpu_flags() else "bfloat16") if bf16 else "float32",
+            "precision": ("bfloat16, AMX" if amx else "bfloat16") if bf16 else "float32",
             "peak_gflops": engine_peak / 1e9,
             "fraction_of_peak": reached / engine_peak,
         }
