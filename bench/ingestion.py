@@ -70,9 +70,9 @@ class RecordingEmbedder(Embedder):
         super().__init__(batch_size=BATCH_SIZE, backend=backend)
         self.passages: list[str] = []
 
-    def embed_passages(self, passages: Sequence[str], show_progress: bool = False) -> np.ndarray:
+    def embed_passages(self, passages: Sequence[str], on_batch: Callable[[int], None] | None = None) -> np.ndarray:
         self.passages.extend(PASSAGE_PREFIX + p for p in passages)
-        return super().embed_passages(passages, show_progress)
+        return super().embed_passages(passages, on_batch)
 
 
 def peak_rss_mb() -> float:

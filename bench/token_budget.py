@@ -77,11 +77,11 @@ class CountingEmbedder:
     def __getattr__(self, name: str):
         return getattr(self.inner, name)
 
-    def embed_passages(self, passages, show_progress: bool = False):
+    def embed_passages(self, passages, on_batch=None):
         tokenizer = self.inner._load().tokenizer
         self.pieces += sum(len(e.ids) for e in tokenizer.encode_batch([PASSAGE_PREFIX + p for p in passages]))
         self.passages += len(passages)
-        return self.inner.embed_passages(passages, show_progress)
+        return self.inner.embed_passages(passages, on_batch)
 
 
 def main() -> None:

@@ -334,9 +334,14 @@ class OnnxEncoder:
     def _session(self, path: Path):
         return onnx_session(path)
 
-    def hidden_states(self, texts: Sequence[str], batch_size: int) -> list[np.ndarray]:
-        """The last hidden states of each text's pieces (special tokens included), in order;
-        texts of like length are batched together, so little padding is computed."""
+    def hidden_states(
+        self, texts: Sequence[str], batch_size: int, on_batch: Callable[[int], None] | None = None
+    ) -> list[np.ndarray]:
+        """The last hidden states of each text's pieces (special tokens included), in order.
+        All of ``texts`` are ordered by their count of pieces before they are cut into batches,
+        so each batch holds texts of nearly one length and little padding is computed (ordering
+        by characters instead left 7 % more padded pieces on news chunks, which are cut by
+        characters). ``on_batch`` hears how many texts each finished batch held."""
         encodings = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda n: -len(encodings[n].ids))
         states: list[np.ndarray] = [np.zeros((0, DIMENSION), np.float32)] * len(texts)
@@ -346,14 +351,19 @@ class OnnxEncoder:
             hidden = self.last_hidden_state(feed)
             for row, n in enumerate(batch):
                 states[n] = hidden[row, : len(encodings[n].ids)]
+            if on_batch:
+                on_batch(len(batch))
         return states
 
     def last_hidden_state(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         (hidden,) = self.session.run(["last_hidden_state"], feed)
         return hidden
 
-    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
-        pooled = np.array([state.mean(axis=0) for state in self.hidden_states(texts, batch_size)], dtype=np.float32)
+    def encode(
+        self, texts: Sequence[str], batch_size: int, on_batch: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        states = self.hidden_states(texts, batch_size, on_batch)
+        pooled = np.array([state.mean(axis=0) for state in states], dtype=np.float32)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
     def pieces(self, text: str, special: bool = True) -> list[str]:
@@ -621,21 +631,22 @@ class Embedder:
         for them before it does."""
         self.embed_queries(["warm-up"])
 
-    def _encode(self, texts: Sequence[str], show_progress: bool) -> np.ndarray:
+    def _encode(self, texts: Sequence[str], on_batch: Callable[[int], None] | None = None) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
         model = self._load()
         if isinstance(model, OnnxEncoder):
-            vectors = model.encode(list(texts), self.batch_size)
-        else:
-            vectors = model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=show_progress,
+            return np.ascontiguousarray(model.encode(list(texts), self.batch_size, on_batch), dtype=np.float32)
+        vectors = np.zeros((len(texts), DIMENSION), dtype=np.float32)
+        by_length = sorted(range(len(texts)), key=lambda n: -len(texts[n]))
+        for first in range(0, len(by_length), self.batch_size):
+            batch = by_length[first : first + self.batch_size]
+            vectors[batch] = model.encode(
+                [texts[n] for n in batch], batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
             )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+            if on_batch:
+                on_batch(len(batch))
+        return vectors
 
     def _encode_tokens(self, prefixed: Sequence[str], prefix: str) -> list[TokenVectors]:
         """The model's last hidden states per text, and their mean, normalised: the text's
@@ -713,8 +724,10 @@ class Embedder:
             lambda missing: self._encode_tokens(missing, PASSAGE_PREFIX),
         )
 
-    def embed_passages(self, passages: Sequence[str], show_progress: bool = False) -> np.ndarray:
-        return self._encode([PASSAGE_PREFIX + p for p in passages], show_progress=show_progress)
+    def embed_passages(self, passages: Sequence[str], on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+        """Passage vectors in the order given; ``on_batch`` hears how many passages each batch
+        of the model held, for an import's progress."""
+        return self._encode([PASSAGE_PREFIX + p for p in passages], on_batch)
 
 
 _shared: dict[Path, Embedder] = {}

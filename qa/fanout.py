@@ -15,7 +15,7 @@ first ``qa`` command on a machine builds it).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -36,7 +36,7 @@ class PassageEncoder(Protocol):
     @property
     def dimension(self) -> int: ...
 
-    def embed_passages(self, passages: Sequence[str]) -> np.ndarray: ...
+    def embed_passages(self, passages: Sequence[str], on_batch: Callable[[int], None] | None = None) -> np.ndarray: ...
 
 
 class RayNotInstalledError(RuntimeError):
@@ -98,12 +98,20 @@ class RayEmbedder:
     def worker_pids(self) -> list[int]:
         return self._ray.get([actor.pid.remote() for actor in self.actors])
 
-    def embed_passages(self, passages: Sequence[str]) -> np.ndarray:
+    def embed_passages(self, passages: Sequence[str], on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+        """Slices of passages of like length (by characters: the pieces are counted where the
+        model is) to the actors, the vectors back in the order given."""
+        vectors = np.zeros((len(passages), DIMENSION), dtype=np.float32)
         if not passages:
-            return np.zeros((0, DIMENSION), dtype=np.float32)
-        slices = [list(passages[start : start + SLICE]) for start in range(0, len(passages), SLICE)]
-        parts = list(self._pool.map(lambda actor, texts: actor.embed.remote(texts), slices))
-        return np.vstack(parts).astype(np.float32)
+            return vectors
+        by_length = sorted(range(len(passages)), key=lambda n: -len(passages[n]))
+        slices = [by_length[start : start + SLICE] for start in range(0, len(by_length), SLICE)]
+        parts = self._pool.map(lambda actor, part: actor.embed.remote([passages[n] for n in part]), slices)
+        for part, part_vectors in zip(slices, parts, strict=True):
+            vectors[part] = part_vectors
+            if on_batch:
+                on_batch(len(part))
+        return vectors
 
     def close(self) -> None:
         for actor in self.actors:

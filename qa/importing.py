@@ -36,8 +36,6 @@ from qa.wire import parse_record, read_digitalwires_file, read_newsml_file
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_ARTICLES = 500
-_EMBED_SLICE = 64
-"""Chunks embedded between two progress reports (a few seconds on two cores)."""
 
 
 @dataclass(frozen=True)
@@ -204,12 +202,9 @@ class Importer:
     def _embed_missing(
         self, planned: list[_Planned], teasers: list[tuple[Teaser, Chunk]], on_slice: Callable[[int, int], None]
     ) -> tuple[list[np.ndarray], int]:
-        """Embed every chunk that has no reusable vector, in slices that report progress.
-
-        The whole batch is ordered by length before it is sliced, so each model batch holds
-        texts of nearly one length and little padding is computed; sorting only within a
-        slice would leave long and short texts together at every slice's edges.
-        """
+        """Embed every chunk that has no reusable vector, in one call, so the embedder can
+        order the whole batch by length before it cuts it into model batches (each of which
+        it reports as done)."""
         wanted = [
             chunk.embed_text
             for plan in planned
@@ -217,13 +212,8 @@ class Importer:
             if v is None
         ]
         wanted += [chunk.embed_text for _teaser, chunk in teasers]
-        by_length = sorted(range(len(wanted)), key=lambda n: len(wanted[n]), reverse=True)
-        vectors = np.zeros((len(wanted), self.embedder.dimension), dtype=np.float32)
         on_slice(0, len(wanted))
-        for start in range(0, len(wanted), _EMBED_SLICE):
-            positions = by_length[start : start + _EMBED_SLICE]
-            vectors[positions] = self.embedder.embed_passages([wanted[n] for n in positions])
-            on_slice(len(positions), len(wanted))
+        vectors = self.embedder.embed_passages(wanted, on_batch=lambda done: on_slice(done, len(wanted)))
         return list(vectors), len(wanted)
 
     def _commit(

@@ -31,7 +31,7 @@ def test_the_model_folder_is_built_once_and_marked_verified():
 
 
 def test_prefixes_are_applied_by_the_embedder_only(embedder):
-    raw = embedder._encode([QUERY_PREFIX + "Wer verhandelt?", PASSAGE_PREFIX + "Wer verhandelt?"], False)
+    raw = embedder._encode([QUERY_PREFIX + "Wer verhandelt?", PASSAGE_PREFIX + "Wer verhandelt?"])
     assert np.allclose(embedder.embed_queries(["Wer verhandelt?"])[0], raw[0], atol=1e-5)
     assert np.allclose(embedder.embed_passages(["Wer verhandelt?"])[0], raw[1], atol=1e-5)
     assert raw.shape == (2, DIMENSION)
