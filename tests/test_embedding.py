@@ -3,7 +3,16 @@ import pytest
 
 from qa import Archive
 from qa.chunking import Chunker
-from qa.embedding import DIMENSION, PASSAGE_PREFIX, QUERY_PREFIX, Embedder, _dequantise_q4_0, ensure_model
+from qa.embedding import (
+    DIMENSION,
+    MAX_PADDING,
+    PASSAGE_PREFIX,
+    QUERY_PREFIX,
+    Embedder,
+    _dequantise_q4_0,
+    ensure_model,
+    length_batches,
+)
 from qa.storage import IndexStore
 
 pytestmark = pytest.mark.slow
@@ -21,6 +30,39 @@ def test_q4_0_block_layout():
     values = _dequantise_q4_0(scale + nibbles, 32)
     expected = (np.concatenate([np.arange(16), np.arange(16)]) - 8) * 0.5
     assert np.array_equal(values, expected)
+
+
+@pytest.mark.parametrize(
+    "lengths",
+    [[100] * 70, [66, 10, 26, 40, 12, 31, 9, 58, 26, 26, 27, 11], [5], [], list(range(1, 200, 3))],
+)
+def test_length_batches_hold_every_text_once_with_little_padding(lengths):
+    batches = length_batches(lengths, 32)
+    assert sorted(n for batch in batches for n in batch) == list(range(len(lengths)))
+    for batch in batches:
+        widths = [lengths[n] for n in batch]
+        assert len(batch) <= 32 and widths == sorted(widths, reverse=True)
+        assert len(batch) == 1 or widths[0] * len(batch) <= (1 + MAX_PADDING) * sum(widths)
+    if lengths == [100] * 70:
+        assert [len(batch) for batch in batches] == [32, 32, 6]
+
+
+def test_a_text_gets_the_same_vector_whatever_it_is_batched_with(embedder):
+    """Sentences of mixed length are cut into several batches; each must come out as it does alone."""
+    sentences = [
+        "Kurz.",
+        "Die ukrainische Delegation wird vom Chefunterhändler Rustem Umjerow geleitet, hieß es in Kiew.",
+        "Das Treffen soll in Miami stattfinden.",
+        "Witkoff und Kushner führen die Gespräche für die USA, Dmitrijew verhandelt für Russland, "
+        "und die Europäer wollen an den Tisch.",
+        "Ja.",
+    ]
+    together = embedder.embed_passages(sentences)
+    alone = np.vstack([embedder.embed_passages([sentence]) for sentence in sentences])
+    assert np.allclose(together, alone, atol=1e-4)
+    done: list[int] = []
+    embedder.embed_passages(sentences, on_batch=done.append)
+    assert sum(done) == len(sentences) and len(done) > 1
 
 
 def test_the_model_folder_is_built_once_and_marked_verified():
