@@ -38,6 +38,7 @@ from qa.embedding import (
     default_model_dir,
     ensure_model,
     inference_session,
+    length_batches,
     machine_signature,
     onnx_feed,
     onnx_session,
@@ -329,17 +330,21 @@ class Reader:
         return [(n, window) for n, encoding in enumerate(encodings) for window in (encoding, *encoding.overflowing)]
 
     def read(self, question: str, passages: Sequence[Passage]) -> list[Reading]:
-        """One :class:`Reading` per passage, in the order given; all windows of all passages
-        run through the model as one batch."""
+        """One :class:`Reading` per passage, in the order given; the windows of all passages
+        run through the model together, in :func:`~qa.embedding.length_batches` (one window
+        per passage, 106 pieces on average at 1M chunks: in one batch they cost 1.22 times that)."""
         if not passages:
             return []
         session, tokenizer = self._load()
         windows = self.windows(question, passages)
-        feed = onnx_feed(session, [window.ids for _n, window in windows], tokenizer.token_to_id("<pad>"))
-        starts, ends = session.run(["start_logits", "end_logits"], feed)
+        logits: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for batch in length_batches([len(window.ids) for _n, window in windows], len(windows)):
+            feed = onnx_feed(session, [windows[row][1].ids for row in batch], tokenizer.token_to_id("<pad>"))
+            starts, ends = session.run(["start_logits", "end_logits"], feed)
+            logits.update((row, (starts[place], ends[place])) for place, row in enumerate(batch))
         best: dict[int, tuple[float, float, int, int]] = {}
         for row, (number, window) in enumerate(windows):
-            start_logits, end_logits = starts[row], ends[row]
+            start_logits, end_logits = logits[row]
             null_score = float(start_logits[0] + end_logits[0])
             span = self._best_span(start_logits, end_logits, window.sequence_ids, window.offsets)
             if span and (number not in best or span[0] > best[number][0]):
