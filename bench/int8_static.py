@@ -24,6 +24,7 @@ NNCF comes with the bench extra: ``pip install -e '.[bench]'``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
@@ -105,18 +106,19 @@ def onnx_int8(folder: Path, feeds: list[dict[str, np.ndarray]], out: Path) -> Pa
             return next(self._feeds, None)
 
     prepared = out / "onnx-prepared.onnx"
-    quant_pre_process(str(folder / ONNX_FILE), str(prepared), skip_symbolic_shape=True)
     target = out / "onnx-int8.onnx"
-    quantize_static(
-        str(prepared),
-        str(target),
-        Reader(),
-        quant_format=QuantFormat.QDQ,
-        per_channel=True,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-        op_types_to_quantize=["MatMul"],
-    )
+    with contextlib.chdir(out):  # both write scratch files into the working folder
+        quant_pre_process(str(folder / ONNX_FILE), str(prepared), skip_symbolic_shape=True)
+        quantize_static(
+            str(prepared),
+            str(target),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul"],
+        )
     return target
 
 
