@@ -2,6 +2,7 @@
 
 import json
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from qa.chunking import Chunker
 from qa.records import Article
 from qa.storage import FORMAT_VERSION, IndexBusyError, IndexCorruptError, IndexMismatchError, IndexStore
+from qa.storage.files import READ_AHEAD_BLOCK, read_ahead
 from qa.vectors import VectorLayout
 
 DIM = 8
@@ -204,3 +206,36 @@ def test_an_explicit_layout_is_kept_by_later_writes_and_can_be_switched_back(sto
     assert store.read_manifest().faiss_type.startswith("IDMap2,Flat")
     assert store.check() == []
     assert store.snapshot().counts().articles == 34
+
+
+def characters_read() -> int:
+    """Bytes this process has read through read() calls, page cache included (Linux)."""
+    with open("/proc/self/io") as io:
+        return next(int(line.split()[1]) for line in io if line.startswith("rchar:"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs Linux's /proc/self/io")
+def test_read_ahead_reads_the_whole_file_once_and_skips_one_over_budget(tmp_path):
+    path = tmp_path / "metadata.sqlite"
+    path.write_bytes(np.random.default_rng(1).bytes(3 * READ_AHEAD_BLOCK + 123))
+    before = characters_read()
+    thread = read_ahead(path, budget=path.stat().st_size)
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert characters_read() - before >= path.stat().st_size
+    assert read_ahead(path, budget=path.stat().st_size - 1) is None
+    assert read_ahead(tmp_path / "gone.sqlite") is None
+
+
+def test_opening_an_index_reads_its_metadata_ahead_once(store):
+    assert store.snapshot().size == 0
+    assert store.warming is None
+    put(store, [1, 2])
+    opened = IndexStore(store.path, "test-model", DIM)
+    opened.snapshot()
+    first = opened.warming
+    assert first is not None and first.name == f"read-ahead {opened.read_manifest().metadata_file}"
+    first.join(timeout=30)
+    put(store, [3])
+    assert opened.snapshot().counts().articles == 3
+    assert opened.warming is first

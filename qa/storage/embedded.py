@@ -44,6 +44,7 @@ from qa.storage.files import (
     MANIFEST_NAME,
     Manifest,
     fsync_path,
+    read_ahead,
     sha256_of,
     write_atomic,
 )
@@ -77,6 +78,9 @@ class IndexStore:
         self._snapshot: Snapshot | None = None
         self._manifest_stamp: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
+        self.warming: threading.Thread | None = None
+        """Reading the first generation's metadata into the page cache (:func:`read_ahead`);
+        later generations are written through the cache and need no such pass."""
 
     @property
     def location(self) -> str:
@@ -240,6 +244,8 @@ class IndexStore:
                 try:
                     manifest = self.read_manifest()
                     fresh = self._load(manifest) if manifest else self._empty()
+                    if manifest and self._snapshot is None:
+                        self.warming = read_ahead(self.path / manifest.metadata_file)
                 except IndexCorruptError:
                     # A writer may have just replaced the generation we were about to read.
                     if self.read_manifest() != manifest:
