@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from archive_scale import QUESTIONS
 
 from qa import Archive
+from qa.storage import view as view_module
 
 TOP = 100
 RANKED = (
@@ -63,7 +64,11 @@ def main() -> None:
     parser.add_argument("--xquad", type=Path)
     parser.add_argument("--limit", type=int, default=200, help="XQuAD questions per language")
     parser.add_argument("--json", type=Path)
+    default = view_module.SELECTIVE_ROWS
+    parser.add_argument("--selective-rows", type=int, help=f"chunks the selective phrases may hold ({default:,})")
     args = parser.parse_args()
+    if args.selective_rows:
+        view_module.SELECTIVE_ROWS = args.selective_rows
     archive = Archive.open(args.index)
     view = archive.store.snapshot()
     times: dict[str, list[float]] = {"fts5 before": [], "fts5 narrowed": [], "pruned": []}
@@ -87,11 +92,12 @@ def main() -> None:
     figures = {
         "index": args.index,
         "chunks": view.size,
+        "selective_rows": view_module.SELECTIVE_ROWS,
         "questions": measured,
         "same_scores_top10": exact[10] / measured,
         "same_scores_top100": exact[TOP] / measured,
     }
-    print(f"{view.size:,} chunks, {measured} questions; top {TOP} of each")
+    print(f"{view.size:,} chunks, {measured} questions; top {TOP} of each; selective {view_module.SELECTIVE_ROWS:,}")
     for name, values in times.items():
         p50, p95 = np.percentile(values, [50, 95])
         figures[f"{name} ms"] = [round(float(p50), 1), round(float(p95), 1)]

@@ -138,7 +138,7 @@ def test_a_search_among_common_words_ranks_as_fts5_ranks(tmp_path, monkeypatch):
     gives FTS5's own ranking of the whole query."""
     import qa.storage.view
 
-    monkeypatch.setattr(qa.storage.view, "COMMON_ROWS", 20)
+    monkeypatch.setattr(qa.storage.view, "SELECTIVE_ROWS", 40)
     import random
 
     from qa.chunking import Chunker
@@ -166,8 +166,50 @@ def test_a_search_among_common_words_ranks_as_fts5_ranks(tmp_path, monkeypatch):
     )
     found = snapshot.lexical_search(query, 20)
     assert [score for _i, score in found] == pytest.approx([score for _i, score in exact], rel=1e-9)
+    best = snapshot.lexical_search(query, 5)
+    assert [score for _i, score in best] == pytest.approx([score for _i, score in exact[:5]], rel=1e-9)
     scored = snapshot.lexical_scores(query, [i for i, _score in exact])
     assert [scored[i] for i, _score in exact] == pytest.approx([score for _i, score in exact], rel=1e-9)
+
+
+def test_chunks_holding_a_common_word_beside_the_rare_one_come_first(tmp_path, monkeypatch):
+    """Ranked by the rare word alone the chunks tie; the common words decide, as in FTS5."""
+    import qa.storage.view
+    from qa.chunking import Chunker
+
+    monkeypatch.setattr(qa.storage.view, "SELECTIVE_ROWS", 40)
+    texts = ["Leuchtturm Wolke Wolke Wolke."] * 30 + ["Leuchtturm Stadt Regen Wolke."] * 3
+    texts += ["Stadt Regen Wetter Wolke."] * 60
+    store = IndexStore(tmp_path / "index", "test-model", DIM)
+    vector = np.ones((1, DIM), dtype=np.float32) / np.sqrt(DIM)
+    with store.write() as batch:
+        for number, text in enumerate(texts):
+            article = _article(number, text)
+            batch.put_article(article, Chunker().chunk_article(article), vector)
+    snapshot = store.snapshot()
+    query = LexicalQuery.parse("Leuchtturm Stadt Regen")
+    statistics = snapshot._bm25_statistics(query.phrases)
+    assert qa.storage.view.selective_phrases(query.phrases, statistics.phrase_rows, statistics.rows)[1]
+    found = snapshot.lexical_search(query, 3)
+    chunks = snapshot.chunks([i for i, _score in found])
+    assert [chunks[i].text for i, _score in found] == ["Leuchtturm Stadt Regen Wolke."] * 3
+
+
+def test_the_rarest_phrases_are_selective_up_to_their_rows_together(monkeypatch):
+    import qa.storage.view
+    from qa.lexical import Phrase
+    from qa.storage.view import selective_phrases
+
+    monkeypatch.setattr(qa.storage.view, "SELECTIVE_ROWS", 100)
+    rare, rarer, common, wide, absent = (Phrase.of(t) for t in ("hafen", "leuchtturm", "stadt", "wett*", "nirgends"))
+    rows = {rare: 60, rarer: 30, common: 900, wide: 5000, absent: 0}
+    query = [common, rare, absent, rarer, common, wide]
+    assert selective_phrases(query, rows, 10_000) == ([rare, rarer], [common, common, wide])
+    rows[rare] = 80
+    assert selective_phrases(query, rows, 10_000) == ([rarer], [common, rare, common, wide])
+    assert selective_phrases([common, wide, common], rows, 10_000) == ([common, common], [wide])
+    assert selective_phrases(query, rows, 200) == ([common, rare, rarer, common, wide], [])
+    assert selective_phrases([rare, rarer], rows, 10_000) == ([rare, rarer], [])
 
 
 def test_a_prefix_is_dropped_only_where_the_word_itself_is_found():

@@ -20,12 +20,42 @@ from qa.storage.metadata import ARTICLE_COLUMNS, WIRE_COLUMNS, article_from_row,
 from qa.vectors import VectorLayout, search_parameters
 
 COMMON_ROWS = 4_000
-"""A phrase in more chunks than this does not, on its own, bring a chunk into a lexical
-search's candidates (see :meth:`Snapshot.lexical_search`): FTS5 takes about 1.2 µs to rank
-each chunk a query matches, so 4,000 cost 5 ms. Smaller archives are ranked whole. Measured at
-1M chunks on 430 questions (bench/bm25_pruning.py): p95 40 ms against 180 ms for FTS5 ranking
-every match, the top 10 scores identical to FTS5's for 421 questions (10,000: 70 ms, 429)."""
+"""A prefix in more chunks than this is left out of a query where its word's own stem is found
+(see :meth:`Snapshot._narrowed`)."""
+SELECTIVE_ROWS = 8_000
+"""How many chunks the rarest phrases of a query may hold together and still each bring a chunk
+into a lexical search's candidates (see :meth:`Snapshot.lexical_search`): FTS5 takes about
+1.2 µs to rank each chunk a query matches, and a search ranks these chunks twice at most.
+An archive of up to twice as many chunks is ranked whole. Measured at 1M chunks on 430 questions (bench/bm25_pruning.py,
+AVX2 Zen 3): p95 56 ms with the top 10 scores identical to FTS5's for 421 questions, as many as
+with the earlier rule (each phrase in at most 4,000 chunks: p95 79 ms); 4,000 together gave
+38 ms and 404, 16,000 72 ms and 428."""
 PHRASE_CACHE = 4096
+
+
+RANKED = "FROM chunk_terms WHERE chunk_terms MATCH ? ORDER BY bm25(chunk_terms) LIMIT ?"
+
+
+def selective_phrases(
+    phrases: Sequence[Phrase], rows: dict[Phrase, int], chunks: int
+) -> tuple[list[Phrase], list[Phrase]]:
+    """The phrases of a query that occur somewhere, split into the rarest, which hold at most
+    :data:`SELECTIVE_ROWS` chunks together (at least one phrase), and the common rest; each in
+    the query's order and as often as it stands there, as FTS5's ``bm25()`` counts it. Where
+    ranking every match costs no more than the split's two rankings (an archive of up to twice
+    as many ``chunks``), every phrase is selective."""
+    found = [p for p in phrases if rows.get(p, 0) > 0]
+    distinct = set(found)
+    if min(chunks, sum(rows[p] for p in distinct)) <= 2 * SELECTIVE_ROWS:
+        return found, []
+    chosen: set[Phrase] = set()
+    total = 0
+    for phrase in sorted(distinct, key=lambda p: (rows[p], p.fts5())):
+        total += rows[phrase]
+        if chosen and total > SELECTIVE_ROWS:
+            break
+        chosen.add(phrase)
+    return [p for p in found if p in chosen], [p for p in found if p not in chosen]
 
 
 def sqlite_varint(data: bytes, at: int) -> tuple[int, int]:
@@ -107,10 +137,10 @@ class Snapshot:
 
         FTS5 scores every chunk a query matches before it can sort them, and a common word
         ("Menschen", or the prefix "unter*") matches a tenth of a large archive: 130 ms at 1M
-        chunks. So only chunks that hold a selective phrase of the query, one in at most
-        :data:`COMMON_ROWS` chunks (else the rarest phrase), are ranked: those that
-        hold a common phrase too by FTS5 (``selective AND common``), and the best of the rest
-        by their selective phrases, scored again with every phrase as FTS5 would
+        chunks. So only chunks that hold a selective phrase of the query are ranked (its rarest
+        phrases, as many as hold at most :data:`SELECTIVE_ROWS` chunks together, at least one):
+        those that hold a common phrase too by FTS5 (``selective AND common``), and the best of
+        the rest by their selective phrases, scored again with every phrase as FTS5 would
         (``Bm25Statistics``). Among chunks holding a selective phrase the ranking is FTS5's
         own; a chunk holding only common words is missed, and ``bench/bm25_pruning.py``
         measures how often that changes the ranking."""
@@ -125,19 +155,16 @@ class Snapshot:
         found = {p: n for p, n in statistics.phrase_rows.items() if n > 0}
         if not found:
             return []
-        common = [p for p in phrases if found.get(p, 0) > COMMON_ROWS]
-        ranked = "FROM chunk_terms WHERE chunk_terms MATCH ? ORDER BY bm25(chunk_terms) LIMIT ?"
+        selective, common = selective_phrases(phrases, found, statistics.rows)
         if not common:
-            rows = self._query(f"SELECT rowid, -bm25(chunk_terms) {ranked}", (_expression(phrases), fetch))
+            rows = self._query(f"SELECT rowid, -bm25(chunk_terms) {RANKED}", (_expression(phrases), fetch))
         else:
-            selective = [p for p in phrases if p in found and p not in common]
-            if not selective:
-                selective = [min(common, key=found.__getitem__)]
-                common.remove(selective[0])
             both = f"({_expression(selective)}) AND ({_expression(common)})"
-            scores = dict(self._query(f"SELECT rowid, -bm25(chunk_terms) {ranked}", (both, fetch)) if common else [])
-            for rowid, terms in self._query(f"SELECT rowid, terms {ranked}", (_expression(selective), fetch)):
-                scores.setdefault(rowid, statistics.score(phrases, terms))
+            scores = dict(self._query(f"SELECT rowid, -bm25(chunk_terms) {RANKED}", (both, fetch)))
+            best = [rowid for (rowid,) in self._query(f"SELECT rowid {RANKED}", (_expression(selective), fetch))]
+            unscored = [rowid for rowid in best if rowid not in scores]
+            for rowid, terms in self._terms(unscored):
+                scores[rowid] = statistics.score(phrases, terms)
             rows = sorted(scores.items(), key=lambda row: row[1], reverse=True)[:fetch]
         if allowed is not None:
             permitted = set(allowed.tolist())
@@ -239,10 +266,16 @@ class Snapshot:
         if not phrases or not ids:
             return {}
         statistics = self._bm25_statistics(phrases)
-        marks = ",".join("?" * len(ids))
-        rows = self._query(f"SELECT rowid, terms FROM chunk_terms WHERE rowid IN ({marks})", list(ids))
-        scores = {int(rowid): statistics.score(phrases, terms) for rowid, terms in rows}
+        scores = {int(rowid): statistics.score(phrases, terms) for rowid, terms in self._terms(ids)}
         return {rowid: score for rowid, score in scores.items() if score > 0}
+
+    def _terms(self, ids: Sequence[int]) -> list[tuple[int, str]]:
+        """The stemmed terms of the given chunks, looked up by rowid: asking for them beside
+        ``ORDER BY bm25() LIMIT`` made SQLite's sorter read them for every chunk ranked."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        return self._query(f"SELECT rowid, terms FROM chunk_terms WHERE rowid IN ({marks})", list(ids))
 
     def lexical_ceiling(self, query: LexicalQuery) -> float:
         query = self._narrowed(query)
