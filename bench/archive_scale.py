@@ -25,6 +25,7 @@ instead of a directory; ``--commit-only`` measures the commits and nothing else.
 
 python bench/archive_scale.py ../shared/data/news_de.jsonl --chunks 100000
 python bench/archive_scale.py ../shared/data/news_de.jsonl --chunks 10000 --index milvus-lite:///tmp/scale.db
+python bench/archive_scale.py ../shared/data/news_de.jsonl --keep /tmp/1m --skip-import --cold [--no-read-ahead]
 """
 
 import argparse
@@ -44,12 +45,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ingestion import machine
+from startup import drop_file_cache
 
 from qa import Archive
 from qa.chunking import Chunker
 from qa.parsing import read_jsonl_file
 from qa.records import Article
-from qa.storage import ArchiveStore, MilvusStore, open_store
+from qa.storage import ArchiveStore, MilvusStore, embedded, open_store
 
 QUESTIONS = [
     "Who leads the Ukrainian delegation?",
@@ -184,7 +186,16 @@ def main() -> None:
     parser.add_argument("--commit-only", action="store_true", help="measure the commits of 10 articles only")
     parser.add_argument("--skip-import", action="store_true", help="measure latency and memory only")
     parser.add_argument("--json", type=Path, help="write the figures here as well")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="empty the file cache before opening the index (root only) and time the queries at once: "
+        "a server's first queries after a restart",
+    )
+    parser.add_argument("--no-read-ahead", action="store_true", help="open the index without reading it ahead")
     args = parser.parse_args()
+    if args.no_read_ahead:
+        embedded.read_ahead = lambda path, budget=None: None
     articles = read_articles(args.jsonl)
     fresh, replicated = articles[:10], articles[10:]
     with tempfile.TemporaryDirectory() as scratch:
@@ -206,13 +217,15 @@ def main() -> None:
             return
         if isinstance(store, MilvusStore):
             store.close()
+        if args.cold and not drop_file_cache():
+            parser.error("--cold empties the file cache through /proc/sys/vm/drop_caches, which needs root")
         before = rss_mb()
         started = time.perf_counter()
         archive = Archive.open(index, embedder=embedder)
         open_s = time.perf_counter() - started
         index_mb = rss_mb() - before
         warming = getattr(archive.store, "warming", None)
-        if warming is not None:
+        if warming is not None and not args.cold:
             warming.join()
             print(f"metadata in the page cache {time.perf_counter() - started:.1f} s after opening")
         stats = archive.stats()
