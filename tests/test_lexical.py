@@ -133,6 +133,19 @@ def _article(number: int, text: str):
     return Article(id=f"p{number}", title=f"Meldung {number}", published=published, paragraphs=(text,), tags=("T",))
 
 
+def _store_with(tmp_path, texts: list[str]) -> IndexStore:
+    """An index of one article per text, all with the same vector: these tests rank by BM25 alone."""
+    from qa.chunking import Chunker
+
+    store = IndexStore(tmp_path / "index", "test-model", DIM)
+    vector = np.ones((1, DIM), dtype=np.float32) / np.sqrt(DIM)
+    with store.write() as batch:
+        for number, text in enumerate(texts):
+            article = _article(number, text)
+            batch.put_article(article, Chunker().chunk_article(article), vector)
+    return store
+
+
 def test_a_search_among_common_words_ranks_as_fts5_ranks(tmp_path, monkeypatch):
     """With words in many chunks, the search ranks only chunks holding a selective word, yet
     gives FTS5's own ranking of the whole query."""
@@ -140,8 +153,6 @@ def test_a_search_among_common_words_ranks_as_fts5_ranks(tmp_path, monkeypatch):
 
     monkeypatch.setattr(qa.storage.view, "SELECTIVE_ROWS", 40)
     import random
-
-    from qa.chunking import Chunker
 
     rng = random.Random(3)
     rare = ["Leuchtturm", "Hafenmeister", "Sturmflut"]
@@ -151,13 +162,7 @@ def test_a_search_among_common_words_ranks_as_fts5_ranks(tmp_path, monkeypatch):
         words += [rng.choice(rare)] * (number % 7 == 0)
         rng.shuffle(words)
         texts.append(" ".join(words) + ".")
-    store = IndexStore(tmp_path / "index", "test-model", DIM)
-    vectors = np.random.default_rng(0).normal(size=(1, DIM)).astype(np.float32)
-    with store.write() as batch:
-        for number, text in enumerate(texts):
-            article = _article(number, text)
-            batch.put_article(article, Chunker().chunk_article(article), vectors / np.linalg.norm(vectors))
-    snapshot = store.snapshot()
+    snapshot = _store_with(tmp_path, texts).snapshot()
     query = LexicalQuery.parse("Stadt Regen Wetter Leuchtturm Sturmflut")
     exact = snapshot._query(
         "SELECT rowid, -bm25(chunk_terms) FROM chunk_terms WHERE chunk_terms MATCH ?"
@@ -175,18 +180,11 @@ def test_a_search_among_common_words_ranks_as_fts5_ranks(tmp_path, monkeypatch):
 def test_chunks_holding_a_common_word_beside_the_rare_one_come_first(tmp_path, monkeypatch):
     """Ranked by the rare word alone the chunks tie; the common words decide, as in FTS5."""
     import qa.storage.view
-    from qa.chunking import Chunker
 
     monkeypatch.setattr(qa.storage.view, "SELECTIVE_ROWS", 40)
     texts = ["Leuchtturm Wolke Wolke Wolke."] * 30 + ["Leuchtturm Stadt Regen Wolke."] * 3
     texts += ["Stadt Regen Wetter Wolke."] * 60
-    store = IndexStore(tmp_path / "index", "test-model", DIM)
-    vector = np.ones((1, DIM), dtype=np.float32) / np.sqrt(DIM)
-    with store.write() as batch:
-        for number, text in enumerate(texts):
-            article = _article(number, text)
-            batch.put_article(article, Chunker().chunk_article(article), vector)
-    snapshot = store.snapshot()
+    snapshot = _store_with(tmp_path, texts).snapshot()
     query = LexicalQuery.parse("Leuchtturm Stadt Regen")
     statistics = snapshot._bm25_statistics(query.phrases)
     assert qa.storage.view.selective_phrases(query.phrases, statistics.phrase_rows, statistics.rows)[1]
@@ -226,16 +224,8 @@ def test_a_prefix_is_dropped_only_where_the_word_itself_is_found():
 def test_a_common_prefix_is_left_out_where_its_word_is_found(tmp_path, monkeypatch):
     import qa.storage.view
 
-    store = IndexStore(tmp_path / "index", "test-model", DIM)
-    vector = np.ones((1, DIM), dtype=np.float32) / np.sqrt(DIM)
     texts = ["Die Unterhändler trafen sich."] + [f"Das Unternehmen {n} wächst." for n in range(30)]
-    from qa.chunking import Chunker
-
-    with store.write() as batch:
-        for number, text in enumerate(texts):
-            article = _article(number, text)
-            batch.put_article(article, Chunker().chunk_article(article), vector)
-    snapshot = store.snapshot()
+    snapshot = _store_with(tmp_path, texts).snapshot()
     query = LexicalQuery.parse("Unterhändler")
     assert "unter*" in snapshot._narrowed(query).terms
     monkeypatch.setattr(qa.storage.view, "COMMON_ROWS", 10)
