@@ -93,10 +93,11 @@ def read_ahead(path: Path, budget: int | None = None) -> threading.Thread | None
     """Read ``path`` once through on a background thread, so that the operating system's page
     cache holds it before queries need it. The metadata file of a freshly opened index is read
     at random by every query (chunk rows, FTS5 doclists): at 1M chunks (1.4 GB), on a cold cache,
-    fetching 20 chunks took 6-15 ms against 0.2 ms warm, and BM25 search p95 114 ms against 69
-    (bench/RESULTS.md). ``posix_fadvise``/``madvise`` WILLNEED read only the first 8 MB here, so
-    the file is read. Skipped (None) where it is larger than ``budget``: by default
-    :data:`READ_AHEAD_SHARE` of the machine's memory, so a huge archive never evicts the rest."""
+    fetching 20 chunks took 6 ms against 0.2 ms warm, and the first BM25 searches after opening
+    p95 115-123 ms against 67-77 with this (bench/archive_scale.py --cold). ``posix_fadvise`` and
+    ``madvise`` WILLNEED read only the first 8 MB there, so the file is read. Skipped (None) where
+    it is larger than ``budget``: by default :data:`READ_AHEAD_SHARE` of the machine's memory, so
+    a huge archive never evicts the rest."""
     if budget is None:
         budget = int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") * READ_AHEAD_SHARE)
     try:

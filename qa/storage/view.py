@@ -25,11 +25,11 @@ COMMON_ROWS = 4_000
 SELECTIVE_ROWS = 8_000
 """How many chunks the rarest phrases of a query may hold together and still each bring a chunk
 into a lexical search's candidates (see :meth:`Snapshot.lexical_search`): FTS5 takes about
-1.2 µs to rank each chunk a query matches, and a search ranks these chunks twice at most.
-An archive of up to twice as many chunks is ranked whole. Measured at 1M chunks on 430 questions (bench/bm25_pruning.py,
-AVX2 Zen 3): p95 56 ms with the top 10 scores identical to FTS5's for 421 questions, as many as
-with the earlier rule (each phrase in at most 4,000 chunks: p95 79 ms); 4,000 together gave
-38 ms and 404, 16,000 72 ms and 428."""
+1.2 µs to rank each chunk a query matches, and a search ranks these chunks twice at most. An
+archive of up to twice as many chunks is ranked whole. Measured at 1M chunks on 430 questions
+(bench/bm25_pruning.py, AVX2 Zen 3): p95 56 ms with the top 10 scores identical to FTS5's for
+421 questions, as many as with the earlier rule (each phrase in at most 4,000 chunks: p95 79 ms);
+4,000 together gave 38 ms and 404, 16,000 72 ms and 428."""
 PHRASE_CACHE = 4096
 
 
