@@ -39,7 +39,9 @@ SENSES = 3
 WORDS_PER_SENSE = 2
 
 _BASE64 = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
-_ANNOTATION = re.compile(r"\[[^\]]*\]|<[^>]*>|\([^)]*\)|\{[^}]*\}")
+_ANNOTATION = re.compile(r"\[[^\]]*\]|<[^>]*>|\([^)]*\)|\{[^}]*\}|/[^/]*/")
+_COUNTRY_CODE = re.compile(r"\s+[A-Z]{2,3}$")
+"""A country's entry ends in its ISO code and a pronunciation: "Spanien <neut> [geogr.] ES,  /ˈiːz/"."""
 _GERMAN_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 
 
@@ -61,7 +63,7 @@ def _translations(line: str) -> list[str]:
     "Abordnung <fem>, Delegation ([+ gen]) <fem> [adm.]" -> ["Abordnung", "Delegation"]."""
     words = []
     for alternative in _ANNOTATION.sub(" ", line).replace(";", ",").split(","):
-        alternative = alternative.strip().removeprefix("sich ").strip()
+        alternative = _COUNTRY_CODE.sub("", alternative.strip().removeprefix("sich ").strip())
         if _GERMAN_WORD.fullmatch(alternative):
             words.append(alternative)
     return words
