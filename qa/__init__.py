@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from qa.uploads import Upload
     from qa.vectors import VectorLayout
 
+from qa.offline import disable_telemetry
+
+disable_telemetry()
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _HOMES = {
