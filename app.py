@@ -21,8 +21,8 @@ from qa.archive import default_index_location
 from qa.dates import day_bounds
 from qa.importing import ImportProgress
 from qa.models import models_ready, prepare_models
-from qa.records import more_versions
-from qa.uploads import ACCEPTED_SUFFIXES, MAX_UPLOAD_FILES
+from qa.records import more_versions, published_label
+from qa.uploads import ACCEPTED_SUFFIXES, MAX_UPLOAD_FILES, upload_limits
 
 SEEDS = Path(os.environ.get("QA_SEEDS", Path(__file__).parent / "seeds"))
 
@@ -39,7 +39,7 @@ def load_archive(index_path: str) -> Archive:
 
 
 def when(hit: Hit) -> str:
-    return f"{hit.published:%d.%m.%Y %H:%M}" if hit.published else "undated"
+    return published_label(hit.published, "%d.%m.%Y")
 
 
 def answer_in(answer: Answer, article_id: str) -> Hit | None:
@@ -125,35 +125,48 @@ def show_source(rank: int, hit: Hit, answer: Answer, archive: Archive) -> None:
 SOURCES_IN_VIEW = 1
 
 
+def show_reading(answer: Answer) -> None:
+    """How the question was read: the language, the time and the context used in a line, the
+    rest (its words' German translations that the archive holds) folded."""
+    if answer.analysis is None:
+        return
+    st.html(f"<small class='qa-read-as'>{html.escape(' · '.join(answer.analysis.essentials()))}</small>")
+    details = answer.analysis.describe(matched_only=True)
+    if details != answer.analysis.essentials():
+        with st.expander("How the question was read"):
+            st.html("<br>".join(html.escape(line) for line in details))
+
+
 def show_answer(answer: Answer, archive: Archive) -> None:
-    if answer.analysis is not None:
-        read_as = " · ".join(html.escape(line) for line in answer.analysis.describe())
-        st.html(f"<small class='qa-read-as'>{read_as}</small>")
     if not answer.found:
+        reason = answer.declined or "nothing relevant found"
         st.html(
-            "<div class='qa-nothing'><b>Nothing relevant found.</b> No passage in the archive comes close "
-            "enough to the question; try other words, or widen the filters.</div>"
+            "<div class='qa-nothing'><b>The archive does not say.</b> "
+            f"{html.escape(reason[:1].upper() + reason[1:])}.</div>"
         )
+        show_reading(answer)
         if answer.sources:
-            with st.expander("Closest passages (below the relevance threshold)"):
+            with st.expander("Closest passages (they do not answer it)"):
                 for rank, hit in enumerate(answer.sources, start=1):
                     st.html(source_html(rank, hit, answer))
         return
     if answer.short:
+        certainty = answer.certainty or f"the reader is {answer.short_score:.0%} sure"
         st.html(
             f"<div class='qa-short-answer'>{html.escape(answer.short)}</div>"
-            f"<small class='qa-confidence'>The reader is {answer.short_score:.0%} sure this passage answers.</small>"
+            f"<small class='qa-confidence'>{html.escape(certainty[:1].upper() + certainty[1:])}</small>"
         )
     else:
         st.html("<small class='qa-no-short'>No short answer: the reader found none in the top passages.</small>")
     st.html(f"<div class='qa-answer'>{highlight_html(answer.sentence or '', None)}</div>")
     if answer.source:
         st.html(f"<small class='qa-from'>From “{html.escape(answer.source.title)}”, {when(answer.source)}</small>")
+    show_reading(answer)
     for rank, hit in enumerate(answer.sources[:SOURCES_IN_VIEW], start=1):
         show_source(rank, hit, answer, archive)
     more = answer.sources[SOURCES_IN_VIEW:]
     if more:
-        with st.expander(f"{len(more)} more sources, and when they appeared"):
+        with st.expander(f"{len(more)} more source{'s' if len(more) > 1 else ''}, and when they appeared"):
             chart = timeline(answer.sources)
             if chart is not None:
                 st.altair_chart(chart, width="stretch")
@@ -179,11 +192,13 @@ def import_panel(archive: Archive) -> None:
     st.subheader("Import")
     generation = st.session_state.setdefault("uploader", 0)
     files = st.file_uploader(
-        f"Articles (.txt) or JSON Lines (.jsonl), up to {MAX_UPLOAD_FILES} files",
+        "Article pages (.txt), JSON Lines (.jsonl), dpa digitalwires (.json) or NewsML-G2 (.xml)",
         type=[suffix.lstrip(".") for suffix in ACCEPTED_SUFFIXES],
         accept_multiple_files=True,
         key=f"uploader-{generation}",
+        help=f"Up to {MAX_UPLOAD_FILES} files; {upload_limits()}.",
     )
+    st.caption(f"Up to {MAX_UPLOAD_FILES} files; {upload_limits()}.")
     if files and st.button("Import", type="primary"):
         bar = st.progress(0.0, text="Reading…")
 
@@ -195,15 +210,13 @@ def import_panel(archive: Archive) -> None:
             )
             bar.progress(
                 step.fraction,
-                text=f"{step.records_done}/{step.records_total} articles imported{embedding}",
+                text=f"{round(step.fraction * step.records_total)}/{step.records_total} articles imported{embedding}",
             )
 
         report = archive.import_uploads([Upload(file.name, file.getvalue()) for file in files], progress)
         st.session_state.import_report = report
         st.session_state.uploader = generation + 1
         st.rerun()
-    if report := st.session_state.get("import_report"):
-        show_import_result(report)
 
 
 if not models_ready():
@@ -253,6 +266,10 @@ if stats.counts.articles == 0 and stats.counts.teasers == 0:
         "The index is empty. Import articles with **Import** in the sidebar (`.txt` archive pages or `.jsonl` "
         "files), or from a terminal with `qa import PATH…` (files or folders)."
     )
+
+if report := st.session_state.get("import_report"):
+    with st.expander("Last import", expanded=True):
+        show_import_result(report)
 
 turns: list[Answer] = st.session_state.setdefault("turns", [])
 for past in turns:

@@ -32,7 +32,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from qa.embedding import ensure_model
 from qa.lexical import is_stopword
-from qa.reading import READER_DIR, ReaderSettings, clip_question, load_base_tokenizer, save_reader_weights
+from qa.reading import (
+    READER_DIR,
+    SETTINGS_FILE,
+    WEIGHTS_FILE,
+    ReaderSettings,
+    clip_question,
+    load_base_tokenizer,
+    save_reader_weights,
+)
 from qa.translation import DEFAULT_DICTIONARY, Dictionary
 from qa.words import word_matches
 
@@ -81,6 +89,67 @@ def read_training_set(folder: Path, german_repeats: int, samples: dict[str, int]
         examples += found * (german_repeats if language == "de" else 1)
         print(f"{path.name}: {len(found)} questions ({language})", flush=True)
     return examples
+
+
+def other_paragraph_negatives(path: Path, language: str, count: int, rng) -> list[Example]:
+    """Up to ``count`` questions of ``path``, each paired with another paragraph of its article
+    that holds none of its answers: a passage on the same subject that does not answer, the
+    reader's hardest "no answer" (SQuAD 2.0's unanswerable questions are English only)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    pairs = []
+    for article in data["data"]:
+        contexts = [paragraph["context"] for paragraph in article["paragraphs"]]
+        for number, paragraph in enumerate(article["paragraphs"]):
+            for qa in paragraph["qas"]:
+                answers = [a["text"].casefold() for a in qa.get("answers", []) if a["text"].strip()]
+                others = [
+                    c for n, c in enumerate(contexts) if n != number and not any(a in c.casefold() for a in answers)
+                ]
+                if answers and others:
+                    pairs.append((qa["question"], others))
+    chosen = rng.permutation(len(pairs))[:count]
+    return [
+        Example(pairs[i][0], pairs[i][1][rng.integers(len(pairs[i][1]))], None, None, language, f"{path.name}:other")
+        for i in sorted(chosen)
+    ]
+
+
+def retrieved_negatives(questions: list[Example], index: Path, per_question: int) -> list[Example]:
+    """Each question paired with the passages an archive's own retrieval finds for it that hold
+    none of its answers: news that reads as if it answered (the archive's index at ``index``)."""
+    from qa import Archive
+
+    archive = Archive.open(index, short_answers=False)
+    negatives = []
+    for example in questions:
+        answer = (example.answer_text or "").casefold()
+        found = archive.search(example.question, k=per_question + 2)
+        lacking = [hit.text for hit in found if answer and answer not in hit.text.casefold()]
+        negatives += [
+            Example(example.question, text, None, None, example.language, "retrieved")
+            for text in lacking[:per_question]
+        ]
+    return negatives
+
+
+def add_negatives(examples: list[Example], args: argparse.Namespace, rng) -> list[Example]:
+    """``examples`` with the German and retrieved negatives that ``args`` asks for."""
+    added: list[Example] = []
+    if args.other_paragraph_negatives:
+        for path in sorted(args.data.glob("*.json")):
+            language = "de" if path.stem.endswith("_de") else "en"
+            share = args.other_paragraph_negatives if language == "de" else args.other_paragraph_negatives // 2
+            added += other_paragraph_negatives(path, language, share, rng) if "unanswerable" not in path.name else []
+    if args.news_index and args.retrieved_negatives:
+        answerable = [e for e in examples if e.answer_text]
+        picked = [answerable[i] for i in rng.permutation(len(answerable))[: args.retrieved_negatives]]
+        added += retrieved_negatives(picked, args.news_index, per_question=1)
+    counts: dict[str, int] = {}
+    for example in added:
+        counts[f"{example.source} ({example.language})"] = counts.get(f"{example.source} ({example.language})", 0) + 1
+    for name, count in sorted(counts.items()):
+        print(f"negatives: {count} from {name}", flush=True)
+    return examples + added
 
 
 def windows(examples: list[Example], tokenizer, settings: ReaderSettings, negative_share: float, rng):
@@ -245,6 +314,24 @@ def precompute(encoder, frozen: int, features, batches, work: Path, pad_id: int,
     return shards
 
 
+def starting_weights(path: Path) -> dict[str, torch.Tensor]:
+    """The model state to continue from: a checkpoint of this script, or a folder of shipped
+    reader weights (``qa/reader/``: the top layers and the head in fp16)."""
+    if path.is_dir():
+        from safetensors.torch import load_file
+
+        return {name: value.float() for name, value in load_file(str(path / WEIGHTS_FILE)).items()}
+    return torch.load(path, weights_only=False)["model"]
+
+
+def earlier_summary(start: Path) -> dict | str:
+    """What the weights training continues from were trained on, as their run recorded it."""
+    if start.is_dir():
+        return json.loads((start / SETTINGS_FILE).read_text())["training"]
+    before = start.parent / "summary.json"
+    return json.loads(before.read_text()) if before.exists() else str(start)
+
+
 def train(args: argparse.Namespace) -> dict:
     torch.manual_seed(SEED)
     torch.set_num_threads(args.threads)
@@ -257,6 +344,7 @@ def train(args: argparse.Namespace) -> dict:
     examples = read_training_set(args.data, args.german_repeats, samples, rng)
     if args.limit:
         examples = [examples[i] for i in sorted(rng.choice(len(examples), args.limit, replace=False))]
+    examples = add_negatives(examples, args, rng)
     if args.code_switch:
         dictionary = Dictionary(args.dictionary)
         examples = [
@@ -299,7 +387,7 @@ def train(args: argparse.Namespace) -> dict:
     step, losses, trained_seconds = 0, [], 0.0
     checkpoint = args.work / "checkpoint.pt"
     if args.start_from and not checkpoint.exists():
-        model.load_state_dict(torch.load(args.start_from, weights_only=False)["model"])
+        model.load_state_dict(starting_weights(args.start_from))
         print(f"starting from the weights of {args.start_from}", flush=True)
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
@@ -371,10 +459,17 @@ def train(args: argparse.Namespace) -> dict:
         "code_switch": args.code_switch,
         "samples": samples,
         "precision": args.precision,
+        "other_paragraph_negatives": args.other_paragraph_negatives,
+        "retrieved_negatives": args.retrieved_negatives if args.news_index else 0,
     }
     if args.start_from:
-        before = args.start_from.parent / "summary.json"
-        summary["continues"] = json.loads(before.read_text()) if before.exists() else str(args.start_from)
+        before = (
+            args.start_from / SETTINGS_FILE if args.start_from.is_dir() else args.start_from.parent / "summary.json"
+        )
+        if before.exists() and args.start_from.is_dir():
+            summary["continues"] = json.loads(before.read_text())["training"]
+        else:
+            summary["continues"] = json.loads(before.read_text()) if before.exists() else str(args.start_from)
     if args.output:
         save_reader_weights(args.output, model.layers, model.qa_outputs, settings, summary)
         print(f"wrote {args.output}")
@@ -418,7 +513,24 @@ def main(argv: list[str] | None = None) -> int:
         "--code-switch", type=float, default=0.0, help="share of English questions whose passage is part German"
     )
     parser.add_argument("--dictionary", type=Path, default=DEFAULT_DICTIONARY, help="English-German dictd base path")
-    parser.add_argument("--start-from", type=Path, help="a checkpoint whose weights training starts from")
+    parser.add_argument(
+        "--start-from",
+        type=Path,
+        help="a checkpoint, or a reader folder (qa/reader), whose weights training starts from",
+    )
+    parser.add_argument(
+        "--other-paragraph-negatives",
+        type=int,
+        default=0,
+        help="per German file (half that per English file): questions paired with another paragraph of their article",
+    )
+    parser.add_argument("--news-index", type=Path, help="an archive index whose retrieval gives news negatives")
+    parser.add_argument(
+        "--retrieved-negatives",
+        type=int,
+        default=0,
+        help="questions paired with a retrieved passage lacking the answer",
+    )
     parser.add_argument("--shard-size", type=int, default=50, help="batches per stage-1 file")
     parser.add_argument("--checkpoint-seconds", type=float, default=120)
     parser.add_argument("--threads", type=int, default=2)

@@ -79,7 +79,7 @@ def discard_unread_uploads(staged: Sequence[StagedFile], outcomes: Sequence[Impo
     for file in staged:
         source = str(file.path)
         mine = [o for o in outcomes if o.source == source or o.source.startswith(source + ":")]
-        if mine and all(o.status is ImportStatus.FAILED for o in mine):
+        if mine and all(o.status in (ImportStatus.FAILED, ImportStatus.SKIPPED) for o in mine):
             file.path.unlink(missing_ok=True)
             with contextlib.suppress(OSError):
                 file.path.parent.rmdir()
@@ -284,7 +284,15 @@ class Archive:
         translations, the kind of answer asked for, the time named and how it applies, the
         conversation it continues, the query vector (see ``qa.question``)."""
         return self._questions.analyse(
-            question, self.store.snapshot(), since, until, tags, mode, history, outlets=outlets, collapse=collapse
+            question,
+            self.store.snapshot(),
+            since=since,
+            until=until,
+            tags=tags,
+            mode=mode,
+            history=history,
+            outlets=outlets,
+            collapse=collapse,
         )
 
     def search(
@@ -307,7 +315,7 @@ class Archive:
         """
         snapshot = self.store.snapshot()
         asked = self._questions.analyse(
-            question, snapshot, since, until, tags, mode, outlets=outlets, collapse=collapse
+            question, snapshot, since=since, until=until, tags=tags, mode=mode, outlets=outlets, collapse=collapse
         )
         return self._retriever.search(asked, k, snapshot)
 
@@ -341,7 +349,15 @@ class Archive:
         """
         snapshot = self.store.snapshot()
         asked = self._questions.analyse(
-            question, snapshot, since, until, tags, mode, history, outlets=outlets, collapse=collapse
+            question,
+            snapshot,
+            since=since,
+            until=until,
+            tags=tags,
+            mode=mode,
+            history=history,
+            outlets=outlets,
+            collapse=collapse,
         )
         passage_count = max(ANSWER_PASSAGES, k)
         fetch = passage_count * OVERFETCH

@@ -5,18 +5,28 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
 import click
 
 from qa.archive import Archive, default_index_location
+from qa.archive_evaluation import (
+    FORMS,
+    RELIABILITY_HEADER,
+    archive_results_json,
+    evaluate_archive,
+    imported_archive,
+    read_archive_questions,
+)
+from qa.archive_evaluation import TABLE_HEADER as ARCHIVE_TABLE_HEADER
 from qa.evaluation import LANGUAGES, READER_TABLE_HEADER, TABLE_HEADER, evaluate, evaluate_reader, results_json
 from qa.importing import DEFAULT_BATCH_ARTICLES, ImportProgress
 from qa.parsing import BERLIN
 from qa.question import RetrievalMode
 from qa.reading import shared_reader
-from qa.records import Hit, ImportStatus, more_versions
+from qa.records import Hit, ImportStatus, more_versions, published_label
 from qa.retrieval import FusionWeights
 from qa.storage import ArchiveIndexError
 from qa.translation import shared_dictionary
@@ -64,15 +74,20 @@ def _date(value: str | None) -> datetime | None:
 
 def _progress_bar(label: str):
     """A tqdm bar over the records, moved by the share of each batch's chunks embedded, with
-    rate and time left; on standard error, so that output stays clean."""
+    rate and time left; on standard error, so that output stays clean. The bar opens with the
+    first progress (when the total is known) but counts its time from now, and its rate is the
+    average since then: the first batch is reported only once embedded, and timed from the bar's
+    opening it showed a rate of a million articles a second."""
     from tqdm import tqdm
 
     bar = None
+    started = time.time()
 
     def update(progress: ImportProgress) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=max(progress.records_total, 1), desc=label, unit="article", file=sys.stderr)
+            bar = tqdm(total=max(progress.records_total, 1), desc=label, unit="article", file=sys.stderr, smoothing=0)
+            bar.start_t = started
         bar.n = round(progress.fraction * bar.total, 2)
         bar.set_postfix_str(f"{progress.chunks_embedded} chunks embedded", refresh=False)
         bar.refresh()
@@ -83,7 +98,7 @@ def _progress_bar(label: str):
 
 
 def _format_hit(rank: int, hit: Hit) -> str:
-    date = f"{hit.published:%Y-%m-%d %H:%M}" if hit.published else "undated"
+    date = published_label(hit.published)
     kind = " [teaser]" if hit.is_teaser else ""
     tags = f" ({', '.join(hit.tags)})" if hit.tags else ""
     passage = "\n   ".join(" ".join(paragraph.split()) for paragraph in hit.text.split("\n\n") if paragraph.strip())
@@ -158,8 +173,11 @@ def import_command(
     finally:
         if executor is not None:
             executor.close()
-    for outcome in report.failures:
-        click.echo(f"error: {outcome.source}: {outcome.reason}", err=True)
+    for outcome in report.outcomes:
+        if outcome.status is ImportStatus.FAILED:
+            click.echo(f"error: {outcome.source}: {outcome.reason}", err=True)
+        elif outcome.status is ImportStatus.SKIPPED:
+            click.echo(f"skipped: {outcome.source}: {outcome.reason}", err=True)
     for outcome in report.outcomes:
         if outcome.status in (ImportStatus.IMPORTED, ImportStatus.UPDATED) and outcome.repairs:
             click.echo(f"{outcome.source}: {outcome.repairs} mojibake spans repaired", err=True)
@@ -327,12 +345,16 @@ def ask(question: str, index_path: str | None, query: dict, as_json: bool) -> No
     if answer.when:
         click.echo(f"Time: {answer.when.describe()}")
     if not answer.found:
-        click.echo("Nothing relevant found.")
+        click.echo(f"The archive does not say: {answer.declined or 'nothing relevant found'}.")
+        if answer.sources:
+            click.echo("\nClosest passages:")
+            for rank, hit in enumerate(answer.sources, start=1):
+                click.echo(_format_hit(rank, hit))
         return
     source = answer.source
     date = f"{source.published:%Y-%m-%d}" if source.published else "undated"
     if answer.short:
-        click.echo(f"{answer.short}  (reader's confidence {answer.short_score:.0%})")
+        click.echo(f"{answer.short}  ({answer.certainty or f'reader confidence {answer.short_score:.0%}'})")
     else:
         click.echo("(no short answer: the reader found none in the top passages)")
     click.echo(answer.sentence)
@@ -349,9 +371,10 @@ def ask(question: str, index_path: str | None, query: dict, as_json: bool) -> No
 def serve(index_path: str | None) -> None:
     """Keep the archive and its models loaded, and answer this machine's `qa ask` and `qa search`
     from here (each then takes a fraction of a second); stop with Ctrl-C."""
+    from qa.serving import run_command
     from qa.serving import serve as run_server
 
-    run_server(index_path)
+    run_server(index_path, warm_archive, functools.partial(run_command, main))
 
 
 @main.command(name="eval")
@@ -366,9 +389,8 @@ def serve(index_path: str | None) -> None:
     "--lang",
     "languages",
     type=click.Choice([*LANGUAGES, "both"]),
-    default="en",
-    show_default=True,
-    help="Ask the English or the German questions, or both.",
+    default=None,
+    help="Ask the English or the German questions, or both (default: en; with --archive, both).",
 )
 @click.option(
     "--mode",
@@ -390,20 +412,42 @@ def serve(index_path: str | None) -> None:
     help="Do not translate English question words to German for BM25, even with a dictionary installed.",
 )
 @click.option("--no-reader", is_flag=True, help="Answer without the reader (no short answers).")
+@click.option(
+    "--archive",
+    "archive_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="DATASET holds questions about these articles (JSON Lines), answerable and not: import them "
+    "(once, with --keep-index) and score stories found, answers, declines and confidence.",
+)
+@click.option(
+    "--form",
+    "forms",
+    type=click.Choice([*FORMS, "both"]),
+    default="both",
+    show_default=True,
+    help="With --archive: the annotators' long questions, the users' short ones, or both.",
+)
 def evaluate_command(
     dataset: Path,
     distractors: Path | None,
     limit: int,
-    languages: str,
+    languages: str | None,
     modes: tuple[str, ...],
     no_answers: bool,
     json_path: Path | None,
     keep_index: str | None,
     no_dictionary: bool,
     no_reader: bool,
+    archive_file: Path | None,
+    forms: str,
 ) -> None:
     """Measure retrieval (recall@1/5/10, MRR@10), answer accuracy and short answers (exact match,
-    F1; in the whole pipeline and by the reader alone on the gold paragraph) on a SQuAD-style DATASET."""
+    F1; in the whole pipeline and by the reader alone on the gold paragraph) on a SQuAD-style DATASET;
+    with --archive, on questions about an archive (see qa.archive_evaluation)."""
+    if archive_file is not None:
+        _evaluate_on_archive(dataset, archive_file, keep_index, languages or "both", forms, json_path)
+        return
+    languages = languages or "en"
     dictionary = None if no_dictionary else shared_dictionary()
     click.echo(
         f"English question words translated with {dictionary.path}"
@@ -437,6 +481,30 @@ def evaluate_command(
             click.echo(result.row())
     if json_path:
         json_path.write_text(results_json(results, reader_results) + "\n", encoding="utf-8")
+        click.echo(f"written to {json_path}", err=True)
+
+
+def _evaluate_on_archive(
+    dataset: Path, articles: Path, keep_index: str | None, languages: str, forms: str, json_path: Path | None
+) -> None:
+    asked = LANGUAGES if languages == "both" else (languages,)
+    shapes = FORMS if forms == "both" else (forms,)
+    try:
+        with imported_archive(articles, keep_index) as archive:
+            total = len(read_archive_questions(dataset)) * len(asked) * len(shapes)
+            with click.progressbar(length=total, label="Asking", file=sys.stderr) as bar:
+                scores, outcomes = evaluate_archive(archive, dataset, shapes, asked, lambda _outcome: bar.update(1))
+    except (ValueError, ArchiveIndexError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(ARCHIVE_TABLE_HEADER)
+    for score in scores:
+        click.echo(score.row())
+    click.echo("\n" + RELIABILITY_HEADER)
+    for score in scores:
+        for row in score.reliability_rows():
+            click.echo(row)
+    if json_path:
+        json_path.write_text(archive_results_json(scores, outcomes) + "\n", encoding="utf-8")
         click.echo(f"written to {json_path}", err=True)
 
 

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.durable import write_atomic
+
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "intfloat/multilingual-e5-small"
@@ -45,6 +47,8 @@ QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 MODEL_DIR_ENV = "QA_MODEL_DIR"
 BACKEND_ENV = "QA_EMBED_BACKEND"
+BUILD_LOCK_FILE = ".archive-qa-build.lock"
+"""Held while a model is built, beside the model folders (see :func:`model_build_lock`)."""
 BACKENDS = ("auto", "onnx", "openvino", "torch")
 """``auto`` runs the exported model on whichever of ONNX Runtime and OpenVINO this machine runs
 faster, measured once (:func:`choose_backend`); the others name one engine."""
@@ -489,6 +493,15 @@ def choose_backend(folder: Path, batch_size: int = 32, record: Path | None = Non
     if not openvino_available():
         return "onnx"
     ensure_onnx(folder)
+    with model_build_lock(folder.parent):
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            chosen = json.loads(record.read_text())["backend"]
+            if chosen in ("onnx", "openvino"):
+                return chosen
+        return _measure_backends(folder, batch_size, record)
+
+
+def _measure_backends(folder: Path, batch_size: int, record: Path) -> str:
     encoders: dict[str, OnnxEncoder] = {"onnx": OnnxEncoder(folder)}
     reference = encoders["onnx"].encode(_CALIBRATION, batch_size)
     try:
@@ -506,8 +519,6 @@ def choose_backend(folder: Path, batch_size: int = 32, record: Path | None = Non
     medians = {name: float(np.median(values)) for name, values in rates.items() if values}
     chosen = max(medians, key=medians.__getitem__) if medians else "onnx"
     logger.info("Embedding engine for this machine: %s (passages/s: %s)", chosen, medians)
-    from qa.storage.files import write_atomic  # here, not on import: it loads FAISS
-
     with contextlib.suppress(OSError):
         write_atomic(
             record, json.dumps({"backend": chosen, "passages_per_second": medians, "openvino_min_cosine": agreement})
@@ -519,6 +530,40 @@ def onnx_available() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None and importlib.util.find_spec("optimum") is not None
 
 
+_BUILDING = threading.RLock()
+_held = threading.local()
+
+
+@contextlib.contextmanager
+def model_build_lock(folder: Path) -> Iterator[None]:
+    """One model build at a time, in this process and on this machine.
+
+    In a process: torch's ONNX export and transformers' model loading keep global state, and
+    two builds at once broke each other (a second tab on the app's first start met "GLOBALS.
+    in_onnx_export must be False" and "Tensor on device cpu is not on the expected device meta").
+    On a machine: a file lock beside the models (``filelock``), so that processes starting
+    together (the app, ``qa import``, ``qa serve``) build once and the others wait for it.
+    The lock is re-entrant: a build may need another (the reader needs the embedding model)."""
+    from filelock import FileLock
+
+    with _BUILDING:
+        depth = getattr(_held, "depth", 0)
+        if depth:
+            _held.depth = depth + 1
+            try:
+                yield
+            finally:
+                _held.depth = depth
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(folder / BUILD_LOCK_FILE)):
+            _held.depth = 1
+            try:
+                yield
+            finally:
+                _held.depth = 0
+
+
 def ensure_onnx(folder: Path) -> Path:
     """Export the model folder's weights to ONNX once, beside the torch weights.
 
@@ -528,6 +573,11 @@ def ensure_onnx(folder: Path) -> Path:
     target = folder / ONNX_FILE
     if target.exists():
         return target
+    with model_build_lock(folder.parent):
+        return target if target.exists() else _export_onnx(folder, target)
+
+
+def _export_onnx(folder: Path, target: Path) -> Path:
     from sentence_transformers import SentenceTransformer
 
     staging = Path(tempfile.mkdtemp(prefix=".onnx-", dir=folder))
@@ -582,7 +632,13 @@ def ensure_model(folder: Path | None = None) -> Path:
     folder = folder or default_model_dir()
     if (folder / "archive_qa_build.json").exists():
         return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    with model_build_lock(folder.parent):
+        if not (folder / "archive_qa_build.json").exists():
+            _build_model(folder)
+    return folder
+
+
+def _build_model(folder: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
     try:
         logger.info("Building %s from %s into %s", MODEL_NAME, MODEL_SOURCE, folder)
@@ -601,7 +657,6 @@ def ensure_model(folder: Path | None = None) -> Path:
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return folder
 
 
 class Embedder:

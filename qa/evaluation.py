@@ -41,6 +41,11 @@ class EvalQuestion:
     subject: str = ""
 
 
+def figure(value: float | None, scale: float = 1.0, digits: int = 3) -> str:
+    """A figure of a results table; "—" where it was not measured."""
+    return "—" if value is None else f"{value * scale:.{digits}f}"
+
+
 @dataclass(frozen=True)
 class EvalScores:
     mode: str
@@ -55,9 +60,6 @@ class EvalScores:
     short_f1: float | None = None
 
     def row(self) -> str:
-        def figure(value: float | None, scale: float = 1.0, digits: int = 3) -> str:
-            return "—" if value is None else f"{value * scale:.{digits}f}"
-
         return (
             f"| {self.mode} | {self.language} | {self.questions} | {self.recall_at_1:.3f} | {self.recall_at_5:.3f} "
             f"| {self.recall_at_10:.3f} | {self.mrr_at_10:.3f} | {figure(self.answer_accuracy)} "
@@ -125,26 +127,33 @@ def paragraph_id(context: str) -> str:
     return "p" + stable_hash(context)[:12]
 
 
+def json_lines(path: Path) -> Iterator[tuple[int, object]]:
+    """Each non-blank line of a JSON Lines file, parsed, with its number."""
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if line.strip():
+                try:
+                    yield number, json.loads(line)
+                except ValueError as error:
+                    raise ValueError(f"{path}:{number}: not JSON ({error})") from None
+
+
 def read_dataset(path: Path, language: str = "en") -> tuple[list[dict], list[EvalQuestion]]:
     """The distinct paragraphs (as importable JSON records) and the questions in ``language``."""
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
     paragraphs: dict[str, dict] = {}
     questions = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                context, question = row["context_de"], row[f"question_{language}"]
-                answers = tuple(answer["text"] for answer in row["answers_de"])
-            except (ValueError, KeyError, TypeError) as error:
-                raise ValueError(f"{path}:{number}: not a question of the SQuAD-style layout ({error})") from None
-            pid = paragraph_id(context)
-            subject = str(row.get("title", "")).replace("_", " ")
-            paragraphs.setdefault(pid, {"id": pid, "title": subject, "body": context})
-            questions.append(EvalQuestion(question, pid, answers, subject))
+    for number, row in json_lines(path):
+        try:
+            context, question = row["context_de"], row[f"question_{language}"]
+            answers = tuple(answer["text"] for answer in row["answers_de"])
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"{path}:{number}: not a question of the SQuAD-style layout ({error})") from None
+        pid = paragraph_id(context)
+        subject = str(row.get("title", "")).replace("_", " ")
+        paragraphs.setdefault(pid, {"id": pid, "title": subject, "body": context})
+        questions.append(EvalQuestion(question, pid, answers, subject))
     return list(paragraphs.values()), questions
 
 

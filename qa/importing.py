@@ -24,6 +24,7 @@ from qa.parsing import (
     JSONL_SUFFIXES,
     NEWSML_SUFFIXES,
     InvalidInputError,
+    NothingToImport,
     discover,
     read_article_file,
     read_jsonl_file,
@@ -156,7 +157,7 @@ class Importer:
         files, problems = discover([Path(p) for p in paths])
         for problem in problems:
             report.outcomes.append(ImportOutcome(problem.source, ImportStatus.FAILED, reason=problem.reason))
-            logger.error("%s", problem)
+            logger.info("not imported: %s", problem)
         total = _count_records(files)
         done = 0
         pending: list[Article] = []
@@ -172,8 +173,9 @@ class Importer:
         for record in _records(files):
             if isinstance(record, InvalidInputError):
                 where = f"{record.source}:{record.line}" if record.line is not None else record.source
-                report.outcomes.append(ImportOutcome(where, ImportStatus.FAILED, reason=record.reason))
-                logger.error("%s", record)
+                status = ImportStatus.SKIPPED if isinstance(record, NothingToImport) else ImportStatus.FAILED
+                report.outcomes.append(ImportOutcome(where, status, reason=record.reason))
+                logger.info("%s: %s", status, record)
                 done += 1
                 continue
             if any(a.id == record.id for a in pending):

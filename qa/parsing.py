@@ -63,6 +63,11 @@ class InvalidInputError(ValueError):
         return f"{where}: {self.reason}"
 
 
+class NothingToImport(InvalidInputError):
+    """An entry that carries no text to index (a wire service's image or audio entry): skipped
+    with its reason, not failed."""
+
+
 def _parse_date_line(value: str) -> datetime | None:
     match = _DATE_LINE.match(value.strip())
     if not match:

@@ -9,6 +9,7 @@ answer's signals and the reader read that object and take nothing apart again.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,12 +21,12 @@ import numpy as np
 from qa.conversation import CONTEXT_WEIGHT, FollowUp, follow_up
 from qa.dates import time_window
 from qa.embedding import Embedder
-from qa.lexical import LexicalQuery, translations
+from qa.lexical import LexicalQuery, document_terms, is_stopword, translations
 from qa.parsing import BERLIN
 from qa.records import Answer, TimeWindow
 from qa.storage import StoreView
 from qa.translation import Dictionary
-from qa.words import Language, fold, language_of, prefix_stem, words
+from qa.words import Language, fold, language_of, prefix_stem, word_parts, words
 
 
 class RetrievalMode(StrEnum):
@@ -85,6 +86,126 @@ def question_stems(question: str) -> frozenset[str]:
     return frozenset(prefix_stem(w) for w in words(question) if len(w) >= 4 and fold(w) not in _STEM_STOPWORDS)
 
 
+@dataclass(frozen=True)
+class KeyTerm:
+    """A content word of the question, with the terms it is matched by and how common it is."""
+
+    word: str
+    """As the question writes it."""
+    terms: tuple[str, ...]
+    """Its stems and German translations, as the lexical index holds terms."""
+    chunks: int
+    """In how many chunks of the archive the commonest of its terms stands (0: in none)."""
+    rarity: float
+    """Its inverse document frequency in the archive, log((N + 1) / (chunks + 1)) + 1."""
+    name: bool
+    """A name or a number: a capitalised word that does not open the question, or one with a digit."""
+    acronym: bool = False
+    """Written in capitals ("IMF"): an English question's acronym is often another in German ("IWF")."""
+    present: tuple[str, ...] = ()
+    """Those of :attr:`terms` that the archive holds."""
+    compound: bool = False
+    """A word the archive does not hold whose parts it does ("Entlastungs|pakete"): a German
+    compound, not a name."""
+    prefix: str | None = None
+    """For a name the archive holds no term of: the beginning it also matches by, as BM25's
+    prefixes match cognates ("kreml" for "Kremlin"), where some term of the archive begins so."""
+
+    @property
+    def in_archive(self) -> bool:
+        return self.chunks > 0 or self.prefix is not None
+
+    def matches(self, held: frozenset[str]) -> bool:
+        """Whether a text whose stemmed terms are ``held`` holds this word."""
+        if any(term in held for term in self.terms):
+            return True
+        return self.prefix is not None and any(term.startswith(self.prefix) for term in held)
+
+
+def name_prefix(word: str) -> str | None:
+    """The beginning of a name that its inflections and cognates share, all but its last two
+    letters and at least four ("Kreml" of "Kremlin", "Indi" of "India"); a name of four letters
+    or fewer is matched whole."""
+    if not word.isalpha() or len(word) <= 4:
+        return None
+    return fold(word)[: max(4, len(word) - 2)]
+
+
+COMPOUND_TAIL = 5
+"""The shortest end of a word taken for the last noun of a German compound ("preis" of
+"Tagesdurchschnittspreis")."""
+COMPOUND_HEAD = 3
+_LINKS = ("", "s", "es", "n", "en")
+"""The linking letters a compound's first part may end in ("Entlastung-s-pakete")."""
+
+
+def compound_splits(word: str) -> list[tuple[tuple[str, ...], str]]:
+    """Each way to read ``word`` as a compound: the stems its first part may have (with or
+    without a linking letter) and the stem of its last part."""
+    lowered = word.lower()
+    if not lowered.isalpha():
+        return []
+    splits = []
+    for cut in range(COMPOUND_HEAD, len(lowered) - COMPOUND_TAIL + 1):
+        head, tail = lowered[:cut], lowered[cut:]
+        heads = {document_terms(head[: len(head) - len(link)]) for link in _LINKS if head.endswith(link)}
+        splits.append((tuple(h for h in heads if len(h) >= COMPOUND_HEAD), document_terms(tail)))
+    return splits
+
+
+def is_compound(splits: list[tuple[tuple[str, ...], str]], held: dict[str, int]) -> bool:
+    """Whether both parts of one of the ``splits`` are terms of the archive (``held``): a compound
+    of known words ("Wahlkampf|slogan"), not a name ("Georgens|gmünd", "Iller|kirchberg")."""
+    return any(held.get(tail) and any(held.get(head) for head in heads) for heads, tail in splits)
+
+
+def without_phrase(text: str, phrase: str | None) -> str:
+    """``text`` less the time it names ("im Dezember 2025"), which is applied as a filter, not
+    looked for as words."""
+    if not phrase:
+        return text
+    at = text.lower().find(phrase.lower())
+    return text if at < 0 else text[:at] + " " + text[at + len(phrase) :]
+
+
+def key_terms(text: str, translated: dict[str, tuple[str, ...]], snapshot: StoreView) -> tuple[KeyTerm, ...]:
+    """The question's content words as :class:`KeyTerm`, counted in the archive."""
+    found: dict[str, tuple[str, tuple[str, ...], bool]] = {}
+    for position, part in enumerate(word_parts(text)):
+        lowered = part.lower()
+        if is_stopword(lowered) or len(lowered) < 2 or lowered in found:
+            continue
+        (group,) = LexicalQuery.of(part, prefixes=False, translated=translated).groups or ((),)
+        if not group:
+            continue
+        name = any(c.isdigit() for c in part) or (position > 0 and part[:1].isupper())
+        found[lowered] = (part, tuple(term for term in group if " " not in term), name)
+    frequencies = snapshot.term_frequencies([term for _w, terms, _n in found.values() for term in terms])
+    counted = [
+        (word, terms, name, max((frequencies.get(term, 0) for term in terms), default=0))
+        for word, terms, name in found.values()
+    ]
+    wanted = {word: name_prefix(word) for word, _t, name, chunks in counted if name and not chunks}
+    present = snapshot.present_prefixes([prefix for prefix in wanted.values() if prefix])
+    splits = {word: compound_splits(word) for word in wanted}
+    parts = {part for found in splits.values() for heads, tail in found for part in (*heads, tail) if part}
+    held_parts = snapshot.term_frequencies(sorted(parts))
+    return tuple(
+        KeyTerm(
+            word,
+            terms,
+            chunks,
+            math.log((snapshot.size + 1) / (chunks + 1)) + 1.0,
+            name,
+            word.isupper() and len(word) > 1,
+            tuple(term for term in terms if frequencies.get(term)),
+            is_compound(splits.get(word, []), held_parts),
+            wanted.get(word) if wanted.get(word) in present else None,
+        )
+        for word, terms, name, chunks in counted
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class Question:
     """A question as every stage after this one reads it."""
@@ -117,6 +238,8 @@ class Question:
     """Show a story printed by several outlets once, its other copies listed with it."""
     asked_at: datetime | None = None
     """When it was asked: stories under an embargo that has not ended by then are not searched."""
+    key_terms: tuple[KeyTerm, ...] = ()
+    """The question's own content words and how common they are in the archive (see ``qa.support``)."""
 
     @property
     def context(self) -> str | None:
@@ -127,19 +250,33 @@ class Question:
     def filtered(self) -> bool:
         return bool(self.since or self.until or self.tags or self.outlets)
 
-    def describe(self) -> list[str]:
-        """How the question was read, in words for its asker."""
+    def essentials(self) -> list[str]:
+        """What helps a reader trust the answer: the conversation a follow-up was read in, the
+        time the question named, its language."""
         lines = []
         if self.follow_up:
             lines.append(f"Read as a follow-up to: {self.follow_up.context}")
         if self.when:
             lines.append(f"Time: {self.when.describe()}")
-        language = self.language.label
-        if self.translated:
-            shown = "; ".join(f"{word} → {', '.join(german)}" for word, german in self.translated)
-            lines.append(f"{language}, translated terms: {shown}")
-        else:
-            lines.append(language)
+        lines.append(self.language.label)
+        return lines
+
+    def describe(self, matched_only: bool = False) -> list[str]:
+        """How the question was read, in words for its asker: :meth:`essentials`, the German
+        words an English question's words were also searched as (with ``matched_only``, those
+        the archive holds), and the kind of answer asked for."""
+        lines = self.essentials()
+        translated = self.translated
+        if matched_only:
+            held = {term for key in self.key_terms for term in key.present}
+            translated = tuple(
+                (word, kept)
+                for word, german in translated
+                if (kept := tuple(g for g in german if set(document_terms(g).split()) & held))
+            )
+        if translated:
+            shown = "; ".join(f"{word} → {', '.join(german)}" for word, german in translated)
+            lines[-1] = f"{lines[-1]}, translated terms: {shown}"
         if self.kind:
             lines.append(f"Asks for: a {self.kind}")
         return lines
@@ -164,6 +301,7 @@ class QuestionAnalyser:
         self,
         text: str,
         snapshot: StoreView,
+        *,
         since: datetime | None = None,
         until: datetime | None = None,
         tags: Sequence[str] | None = None,
@@ -204,6 +342,7 @@ class QuestionAnalyser:
             follow_up=continued,
             collapse=collapse,
             asked_at=self.clock(),
+            key_terms=key_terms(without_phrase(text, when.phrase if when else None), translated, snapshot),
         )
 
     def _vector(self, text: str, context: str | None, vector: np.ndarray | None) -> np.ndarray:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from qa.durable import write_atomic
 from qa.embedding import (
     ONNX_FILE,
     ModelBuildError,
@@ -40,6 +41,7 @@ from qa.embedding import (
     inference_session,
     length_batches,
     machine_signature,
+    model_build_lock,
     onnx_feed,
     onnx_session,
     quiet_model_build,
@@ -215,6 +217,13 @@ def ensure_reader(folder: Path | None = None, weights: Path = READER_DIR) -> Pat
     folder = folder or default_reader_dir(weights)
     if (folder / BUILD_FILE).exists():
         return folder
+    with model_build_lock(folder.parent):
+        if not (folder / BUILD_FILE).exists():
+            _build_reader(folder, weights)
+    return folder
+
+
+def _build_reader(folder: Path, weights: Path) -> None:
     base = ensure_model()
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".reader-", dir=folder.parent))
@@ -237,7 +246,6 @@ def ensure_reader(folder: Path | None = None, weights: Path = READER_DIR) -> Pat
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return folder
 
 
 def _check_pair_logits(folder: Path, engine: str) -> np.ndarray:
@@ -267,8 +275,6 @@ def reader_engine(folder: Path) -> str:
         logger.warning("OpenVINO could not run the reader here (%s); using ONNX Runtime", error)
         difference = float("inf")
     engine = "openvino" if difference <= ENGINE_TOLERANCE else "onnx"
-    from qa.storage.files import write_atomic  # here, not on import: it loads FAISS
-
     with contextlib.suppress(OSError):
         write_atomic(record, json.dumps({"engine": engine, "max_logit_difference": difference}))
     return engine

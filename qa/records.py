@@ -143,6 +143,16 @@ class Copy:
         return f"{self.outlet or 'unknown outlet'} {when}"
 
 
+def published_label(moment: datetime | None, day_format: str = "%Y-%m-%d") -> str:
+    """A publication time as shown: the day and the time, or the day alone where the source
+    gave only a date (stored as midnight); "undated" without one."""
+    if moment is None:
+        return "undated"
+    if (moment.hour, moment.minute, moment.second) == (0, 0, 0):
+        return f"{moment:{day_format}}"
+    return f"{moment:{day_format} %H:%M}"
+
+
 def more_versions(copies: Sequence[Copy], shown: int = 3) -> str:
     """ "2 more versions: n-tv 12.01.2025, Welt 12.01.2025": a story's other copies in one line."""
     listed = ", ".join(copy.describe() for copy in copies[:shown]) + (" …" if len(copies) > shown else "")
@@ -213,6 +223,32 @@ class TimeWindow:
         return f'{self.label} (read from "{self.phrase}")'
 
 
+LIKELY = 0.8
+"""From this confidence an answer is called likely right: on the news dev set, 91 % of the 60
+answers shown at 0.8 or more were right, 78 % of those at 0.7-0.8 (see ``qa.support``)."""
+
+
+@dataclass(frozen=True)
+class SupportSignals:
+    """What the support stage (``qa.support``) weighs to decide whether an answer is given."""
+
+    reader: float
+    """The reader's log-odds of its span over "this passage does not answer"."""
+    similarity: float
+    """The cosine of the answer's passage and the question."""
+    rank: float
+    """The answer's passage's place among the passages read (0: the best)."""
+    coverage: float
+    """The share of the question's words, weighed by their rarity in the archive, in the answer's article."""
+    agreement: float
+    """The share of the other passages read whose span is the same answer."""
+    kind: float = 1.0
+    """1 where the short answer is of the kind a who-, when- or how-many-question asks for (a
+    name, a time, a number), else 0; 1 for other questions."""
+    absent: tuple[str, ...] = ()
+    """The question's names and numbers that the answer's article lacks."""
+
+
 @dataclass(frozen=True)
 class Answer:
     """The short answer, the sentence that holds it, where it stands, and the ranked sources.
@@ -225,6 +261,11 @@ class Answer:
     question as it was read (:class:`~qa.question.Question`): its language and terms, the
     earlier conversation a follow-up was read with (``context``), the time it named as it was
     applied (``when``).
+
+    ``declined`` says, in words, why no answer is given ("no article names “Brokstedt”"; nothing
+    relevant found); ``sentence``, ``source`` and ``short`` are then None and ``sources`` holds the
+    closest passages. ``confidence`` (0-1) is how likely the short answer is right, as measured on
+    the news dev set (see ``qa.support``); ``signals`` are what it was computed from.
     """
 
     question: str
@@ -237,6 +278,9 @@ class Answer:
     short: str | None = None
     short_span: Span | None = None
     short_score: float | None = None
+    confidence: float | None = None
+    declined: str | None = None
+    signals: SupportSignals | None = None
 
     @property
     def found(self) -> bool:
@@ -245,6 +289,14 @@ class Answer:
     @property
     def context(self) -> str | None:
         return self.analysis.context if self.analysis else None
+
+    @property
+    def certainty(self) -> str | None:
+        """The confidence in words: "likely right (82 %)" from :data:`LIKELY`, else "uncertain (55 %)"."""
+        if self.confidence is None or self.short is None:
+            return None
+        word = "likely right" if self.confidence >= LIKELY else "uncertain"
+        return f"{word} ({self.confidence:.0%})"
 
     @property
     def when(self) -> TimeWindow | None:
@@ -274,6 +326,8 @@ class ImportStatus(StrEnum):
     UNCHANGED = "unchanged"
     UPDATED = "updated"
     FAILED = "failed"
+    SKIPPED = "skipped"
+    """Nothing to import in it (a wire service's image or audio entry)."""
 
 
 @dataclass(frozen=True)
@@ -316,12 +370,17 @@ class ImportReport:
         return self.count(ImportStatus.FAILED)
 
     @property
+    def skipped(self) -> int:
+        return self.count(ImportStatus.SKIPPED)
+
+    @property
     def failures(self) -> list[ImportOutcome]:
         return [o for o in self.outcomes if o.status is ImportStatus.FAILED]
 
     def summary(self) -> str:
         return (
             f"{self.imported} imported, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.failed} failed; {self.chunks_embedded} chunks embedded, "
+            f"{self.failed} failed{f', {self.skipped} skipped' if self.skipped else ''}; "
+            f"{self.chunks_embedded} chunks embedded, "
             f"{self.chunks_reused} reused, {self.teasers_added} new teasers"
         )

@@ -2,11 +2,11 @@
 this machine, so a question costs the answer, not the start of Python, ONNX Runtime and two
 models (about 4 s here).
 
-The ``qa`` command starts here: for ``ask`` and ``search`` it looks for the socket of a server
-of the same archive and, when one answers, hands it the command line and prints what comes
-back; otherwise (no server, a dead one, ``QA_SERVE=0``) it runs :mod:`qa.cli` itself. Both run
-the same commands of :mod:`qa.cli`, so the output is the same. This module imports only the
-standard library until it has to run the command itself.
+The ``qa`` command (:mod:`qa.__main__`) asks here first: for ``ask`` and ``search`` it looks for
+the socket of a server of the same archive and, when one answers, hands it the command line and
+prints what comes back; otherwise (no server, a dead one, ``QA_SERVE=0``) it runs :mod:`qa.cli`
+itself. Both run the same commands of :mod:`qa.cli`, so the output is the same. This module
+imports only the standard library, and not :mod:`qa.cli`: the server is given the commands to run.
 
 The socket lives in a folder of the user's own (mode 0700) under the temporary directory, named
 after the archive's absolute location; one request at a time, one JSON line each way.
@@ -25,7 +25,12 @@ import socketserver
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import click
 
 SERVED_COMMANDS = ("ask", "search")
 SERVE_ENV = "QA_SERVE"
@@ -88,11 +93,9 @@ def ask_server(argv: list[str]) -> int | None:
     return int(answer["exit"])
 
 
-def run_command(argv: list[str]) -> tuple[int, str, str]:
-    """Run one ``qa`` command line in this process; its exit status, stdout and stderr."""
+def run_command(cli: click.Group, argv: list[str]) -> tuple[int, str, str]:
+    """Run one command line of ``cli`` in this process; its exit status, stdout and stderr."""
     import click
-
-    from qa.cli import main as cli
 
     out, err = io.StringIO(), io.StringIO()
     status = 0
@@ -123,7 +126,7 @@ class _Handler(socketserver.StreamRequestHandler):
         if not argv or argv[0] not in SERVED_COMMANDS:
             status, out, err = 2, "", f"qa serve answers {' and '.join(SERVED_COMMANDS)} only\n"
         else:
-            status, out, err = run_command([*without_index(argv), "--index", self.server.location])
+            status, out, err = self.server.run([*without_index(argv), "--index", self.server.location])
         self.wfile.write(json.dumps({"exit": status, "stdout": out, "stderr": err}).encode() + b"\n")
         print(
             f"qa {argv[0] if argv else '?'}: exit {status} in {time.perf_counter() - started:.2f} s",
@@ -133,15 +136,17 @@ class _Handler(socketserver.StreamRequestHandler):
 
 
 class _Server(socketserver.UnixStreamServer):
-    def __init__(self, path: Path, location: str) -> None:
+    def __init__(self, path: Path, location: str, run: Callable[[list[str]], tuple[int, str, str]]) -> None:
         self.location = location
+        self.run = run
         super().__init__(str(path), _Handler)
 
 
-def serve(given: str | None) -> None:
-    """Open the archive, warm its models and answer ``qa ask``/``qa search`` until stopped."""
-    from qa.cli import warm_archive
-
+def serve(
+    given: str | None, warm_archive: Callable[[str], object], run: Callable[[list[str]], tuple[int, str, str]]
+) -> None:
+    """Open the archive (``warm_archive``: with its models loaded) and answer ``qa ask``/``qa
+    search`` with ``run`` (a command line: exit status, stdout, stderr) until stopped."""
     location = archive_location(given)
     path = socket_path(location)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -155,7 +160,7 @@ def serve(given: str | None) -> None:
             path.unlink()
     warm_archive(location)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    with _Server(path, location) as server:
+    with _Server(path, location, run) as server:
         try:
             print(f"serving {location} on {path}; `qa ask` and `qa search` on this machine use it", flush=True)
             server.serve_forever()
@@ -163,19 +168,3 @@ def serve(given: str | None) -> None:
             pass
         finally:
             path.unlink(missing_ok=True)
-
-
-def main() -> None:
-    """The ``qa`` command."""
-    argv = sys.argv[1:]
-    if argv and argv[0] in SERVED_COMMANDS and os.environ.get(SERVE_ENV, "1") != "0":
-        status = ask_server(argv)
-        if status is not None:
-            sys.exit(status)
-    from qa.cli import main as cli
-
-    cli()
-
-
-if __name__ == "__main__":
-    main()

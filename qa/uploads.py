@@ -28,6 +28,18 @@ from qa.parsing import (
 ACCEPTED_SUFFIXES = SUPPORTED_SUFFIXES
 MAX_UPLOAD_FILES = 100
 MAX_JSONL_BYTES = 50 * 1024 * 1024
+
+
+def upload_limits() -> str:
+    """The size limits per kind of file, in words."""
+    megabytes = 1024 * 1024
+    return (
+        f"{DEFAULT_MAX_ARTICLE_BYTES // 1_000_000} MB per article page, "
+        f"{MAX_WIRE_FILE_BYTES // 1_000_000} MB per digitalwires or NewsML-G2 file, "
+        f"{MAX_JSONL_BYTES // megabytes} MB per JSON Lines file"
+    )
+
+
 _UNSAFE = re.compile(r"[^\w.\-]+")
 
 

@@ -22,7 +22,14 @@ from xml.etree.ElementTree import Element, tostring
 import defusedxml.ElementTree as SafeXML
 from defusedxml import DefusedXmlException
 
-from qa.parsing import BERLIN, MAX_WIRE_FILE_BYTES, InvalidInputError, decode_text, parse_json_record
+from qa.parsing import (
+    BERLIN,
+    MAX_WIRE_FILE_BYTES,
+    InvalidInputError,
+    NothingToImport,
+    decode_text,
+    parse_json_record,
+)
 from qa.records import Article, WireInfo
 from qa.repair import repair_text
 
@@ -139,7 +146,7 @@ def _article(
         raise InvalidInputError(source, f"{wire.urn}: no headline", line)
     paragraphs = ([teaser] if teaser else []) + list(body)
     if not paragraphs and not wire.withdrawn:
-        raise InvalidInputError(source, f"{wire.urn}: no text to import ({kind} entry without article text)", line)
+        raise NothingToImport(source, f"{wire.urn}: no text to import ({kind} entry without article text)", line)
     title = repair_text(headline)
     repaired = [] if wire.withdrawn else [repair_text(p) for p in paragraphs]
     return Article(

@@ -79,6 +79,31 @@ def test_asking_shows_the_answer_its_sources_and_the_highlight(tmp_path, monkeyp
     assert any(expander.label == "Whole article" for expander in app.expander)
 
 
+def test_the_answer_comes_first_and_the_translations_are_folded(tmp_path, monkeypatch):
+    """The word translations of an English question had stood above every answer; now the short
+    answer is the first thing under the question, and the translations are folded."""
+    app = start(tmp_path, monkeypatch)
+    ask(app, "Who leads the Ukrainian delegation?")
+    shown = [element.value for element in app.get("html") if not element.value.startswith("<style>")]
+    assert shown[0] == "<div>Who leads the Ukrainian delegation?</div>"
+    assert shown[1].startswith("<div class='qa-short-answer'>Rustem Umjerow</div>"), shown[1]
+    assert "Likely right (" in shown[1] or "Uncertain (" in shown[1]
+    (read_as,) = [value for value in shown if "qa-read-as" in value]
+    assert "English" in read_as and "translated" not in read_as
+    (fold,) = [expander for expander in app.expander if expander.label == "How the question was read"]
+    folded = "".join(element.value for element in fold.get("html"))
+    assert "translated terms: ukrainian → " in folded and "Hauptrollen" not in folded  # only what the archive holds
+
+
+def test_a_declined_question_says_the_archive_does_not_say_and_why(tmp_path, monkeypatch):
+    app = start(tmp_path, monkeypatch)
+    ask(app, "Wie viele Tote gab es bei der Messerattacke von Brokstedt?")
+    shown = html_of(app)
+    assert "<b>The archive does not say.</b>" in shown and "Brokstedt" in shown
+    assert "<div class='qa-short-answer'>" not in shown
+    assert any(expander.label.startswith("Closest passages") for expander in app.expander)
+
+
 def test_a_follow_up_is_read_with_the_conversation(tmp_path, monkeypatch):
     app = start(tmp_path, monkeypatch)
     ask(app, "Who leads the Ukrainian delegation?")
@@ -129,7 +154,9 @@ def test_importing_uploads_shows_each_file_and_the_chat_sees_them(tmp_path, monk
     ).run()
     app.sidebar.button[1].click().run()
     assert not app.exception
-    results = app.sidebar.dataframe[0].value
+    assert not app.sidebar.dataframe, "the result table stands above the chat, where its columns have room"
+    (fold,) = [expander for expander in app.expander if expander.label == "Last import"]
+    results = fold.dataframe[0].value
     by_file = dict(zip(results["file"], results["result"], strict=True))
     assert by_file == {
         "bruecke.txt": "imported",
@@ -140,7 +167,7 @@ def test_importing_uploads_shows_each_file_and_the_chat_sees_them(tmp_path, monk
     reasons = " ".join(results["reason"])
     assert "empty" in reasons and "UTF-8" in reasons
     assert app.sidebar.metric[0].value == "3"
-    failed = [element.value for element in app.sidebar.get("html") if "qa-failed" in element.value]
+    failed = [element.value for element in fold.get("html") if "qa-failed" in element.value]
     assert len(failed) == 2 and "<b>leer.txt</b> was not imported" in failed[0] and "UTF-8" in failed[1]
     stored = sorted(p.relative_to(tmp_path) for p in (tmp_path).rglob("*.txt"))
     assert all(p.parts[:2] == ("index", "uploads") for p in stored), stored

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -19,7 +20,7 @@ def test_import_ask_search_stats(tmp_path):
     result = runner.invoke(main, ["ask", "Who leads the Ukrainian delegation?", "--index", index])
     assert result.exit_code == 0, result.output
     first, second = result.output.splitlines()[:2]
-    assert first.startswith("Rustem Umjerow  (reader's confidence")
+    assert re.match(r"Rustem Umjerow  \((likely right|uncertain) \(\d+%\)\)$", first), first
     assert "Chefunterhändler Rustem Umjerow" in second
     assert "2025-12-18" in result.output
     assert result.output.splitlines()[-1].startswith("Question read as: English, translated terms: leads → ")
@@ -59,6 +60,25 @@ def test_failed_inputs_set_the_exit_code(tmp_path):
     assert "empty.txt: empty file" in result.output
 
 
+def test_media_entries_are_skipped_and_each_error_is_said_once(tmp_path):
+    """A dpa image entry has no text to index: it is skipped with its reason and does not fail
+    the import; a broken file fails it, and its error stands on one line, not two."""
+    from tests.test_wire import version, write_json
+
+    photo = write_json(tmp_path, "photo.json", version(1, article_html="", teaser=None, infobox_html=None))
+    story = write_json(tmp_path, "story.json", version(1))
+    index = ["--index", str(tmp_path / "i"), "--quiet"]
+    result = CliRunner().invoke(main, ["import", str(photo), str(story), *index])
+    assert result.exit_code == 0, result.output
+    assert "1 imported, 0 updated, 0 unchanged, 0 failed, 1 skipped" in result.output
+    assert result.output.count("photo.json") == 1 and "skipped: " in result.output
+
+    (tmp_path / "empty.txt").write_text("")
+    result = CliRunner().invoke(main, ["import", str(tmp_path / "empty.txt"), *index])
+    assert result.exit_code == 1
+    assert result.output.count("empty.txt: empty file") == 1, result.output
+
+
 def test_every_command_has_help():
     for name, command in main.commands.items():
         assert command.help, name
@@ -72,6 +92,8 @@ def test_remove_and_rebuild_into_another_vector_index(tmp_path):
     result = runner.invoke(main, ["rebuild", "--index", index, "--vectors", "ivf-sq8"])
     assert result.exit_code == 0, result.output
     assert "vectors in IVF" in result.output
+    rates = [float(rate) for rate in re.findall(r"([\d.]+)article/s", result.output)]
+    assert all(rate < 100 for rate in rates), rates  # one article rebuilt in a second or more, not 10^6/s
     result = runner.invoke(main, ["stats", "--index", index])
     assert "(ivf-sq8)" in result.output and "articles:   1" in result.output
     result = runner.invoke(main, ["search", "Umjerow", "--index", index, "-k", "1"])

@@ -24,7 +24,7 @@ def test_an_import_and_a_question_write_nothing_under_home(tmp_path, embedder):
         "QA_MODEL_DIR": str(default_model_dir()),
         "QA_SERVE": "0",
     }
-    qa = [sys.executable, "-m", "qa.serving"]
+    qa = [sys.executable, "-m", "qa"]
     index = str(tmp_path / "index")
     for command in (["import", str(SEEDS), "--index", index], ["ask", "Wer führt die Gespräche?", "--index", index]):
         result = subprocess.run([*qa, *command], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)

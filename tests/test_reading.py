@@ -127,8 +127,9 @@ def test_the_reader_runs_on_the_embedders_engine_where_it_agrees(reader, monkeyp
 
 
 def test_training_runs_and_its_loss_goes_down(tmp_path):
-    """A few steps of bench/train_reader.py on a tiny made-up set: the loss must fall, and a
-    run continuing from its checkpoint (in bfloat16) starts from what it learnt."""
+    """A few steps of bench/train_reader.py on a tiny made-up set, with German negatives (a
+    question paired with another paragraph of its article, which does not answer it): the loss
+    must fall, and a run continuing from its checkpoint (in bfloat16) starts from what it learnt."""
     data = tmp_path / "data"
     data.mkdir()
     names = ["Anna Berg", "Jonas Keller", "Mira Stein", "Paul Wendt", "Lena Vogt", "Timo Brandt"]
@@ -169,12 +170,17 @@ def test_training_runs_and_its_loss_goes_down(tmp_path):
         "2",
         "--german-repeats",
         "1",
+        "--other-paragraph-negatives",
+        "4",
         "--sample",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((work / "summary.json").read_text())
-    assert summary["steps"] == 24
+    assert "negatives: 4 from tiny_de.json:other (de)" in result.stdout
+    assert summary["other_paragraph_negatives"] == 4
+    assert (summary["windows"], summary["windows_with_answer"]) == (28, 24)
+    assert summary["steps"] == 28
     assert summary["last_loss"] < summary["first_loss"] - 0.5
     assert (Path(tmp_path / "out") / WEIGHTS_FILE).exists()
 
@@ -185,7 +191,7 @@ def test_training_runs_and_its_loss_goes_down(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     second = json.loads((tmp_path / "work2" / "summary.json").read_text())
     assert second["first_loss"] < summary["first_loss"] - 0.5
-    assert second["continues"]["steps"] == 24
+    assert second["continues"]["steps"] == 28
     assert (second["precision"], summary["precision"]) == ("bf16", "fp32")
 
 

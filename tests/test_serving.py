@@ -17,13 +17,13 @@ QUESTION = "Who leads the Ukrainian delegation?"
 
 def qa(*arguments: str, serve: bool = True) -> subprocess.CompletedProcess:
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_SERVE": "1" if serve else "0"}
-    command = [sys.executable, "-m", "qa.serving", *arguments]
+    command = [sys.executable, "-m", "qa", *arguments]
     return subprocess.run(command, capture_output=True, text=True, timeout=300, env=environment)
 
 
 def start_server(index: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "qa.serving", "serve", "--index", index],
+        [sys.executable, "-m", "qa", "serve", "--index", index],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -107,6 +107,14 @@ class StoreView(Protocol):
 
     def lexical_scores(self, query: LexicalQuery, ids: Sequence[int]) -> dict[int, float]: ...
 
+    def term_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        """In how many chunks each whole term occurs (terms that occur nowhere are absent)."""
+        ...
+
+    def present_prefixes(self, prefixes: Sequence[str]) -> set[str]:
+        """Those of ``prefixes`` that begin a term of some chunk (where a store cannot tell, all)."""
+        ...
+
     def lexical_ceiling(self, query: LexicalQuery) -> float:
         """The BM25 score a chunk could at best reach for ``query``, on this store's BM25 scale:
         what hybrid retrieval divides BM25 scores by."""

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import faiss
 
+from qa.durable import fsync_path, write_atomic
 from qa.records import Article, Teaser
 from qa.storage.base import ArchiveIndexError, IndexBusyError, IndexCorruptError, IndexMismatchError
 from qa.storage.batch import WriteBatch
@@ -43,10 +44,8 @@ from qa.storage.files import (
     LOCK_WAIT_SECONDS,
     MANIFEST_NAME,
     Manifest,
-    fsync_path,
     read_ahead,
     sha256_of,
-    write_atomic,
 )
 from qa.storage.metadata import connect_schema
 from qa.storage.view import Snapshot

@@ -545,6 +545,14 @@ class MilvusView:
             counts = self._lite_term_counts()
         return {term: counts[term] for term in wanted if counts.get(term)}
 
+    def present_prefixes(self, prefixes: Sequence[str]) -> set[str]:
+        """On milvus-lite, from the terms counted once per state of the writes; a server's
+        inverted index matches whole terms only, so there every prefix counts as present."""
+        if self._c.location.file is None:
+            return set(prefixes)
+        terms = self._lite_term_counts() if self._writes.top else Counter()
+        return {prefix for prefix in prefixes if any(term.startswith(prefix) for term in terms)}
+
     def _lite_term_counts(self) -> Counter:
         key = self._writes.key
         if key not in self._c.term_counts:

@@ -12,7 +12,7 @@ from datetime import datetime
 import faiss
 import numpy as np
 
-from qa.lexical import Bm25Statistics, LexicalQuery, Phrase, bm25_ceiling
+from qa.lexical import Bm25Statistics, LexicalQuery, Phrase, bm25_ceiling, fts5_tokens
 from qa.records import Article, ChunkKind, Span, Teaser, WireInfo
 from qa.storage.base import IndexCounts, StoredChunk, StoredOwner
 from qa.storage.files import Manifest
@@ -301,6 +301,18 @@ class Snapshot:
         marks = ",".join("?" * len(terms))
         rows = self._query(f"SELECT term, doc FROM chunk_terms_vocabulary WHERE term IN ({marks})", list(terms))
         return {row[0]: int(row[1]) for row in rows}
+
+    def present_prefixes(self, prefixes: Sequence[str]) -> set[str]:
+        """One range lookup in FTS5's vocabulary per prefix (its terms are sorted)."""
+        present = set()
+        for prefix in dict.fromkeys(prefixes):
+            folded = "".join(fts5_tokens(prefix))
+            if folded and self._query(
+                "SELECT 1 FROM chunk_terms_vocabulary WHERE term >= ? AND term < ? LIMIT 1",
+                [folded, folded + "\U0010ffff"],
+            ):
+                present.add(prefix)
+        return present
 
     def filtered_chunk_ids(
         self,
