@@ -331,10 +331,12 @@ class AnswerFinder:
         nothing = Answer(
             question.text, None, None, None, 0.0, tuple(sources), analysis=question, declined=NOTHING_FOUND
         )
+        if not passages:
+            return nothing
         missing = self.judge.missing(question) if self.reader is not None and self.judge.decline else []
         if missing:
             return replace(nothing, declined=f"no article names {listed(missing)}", confidence=0.0)
-        if not passages or max(hit.similarity for hit in passages) < min_relevance:
+        if max(hit.similarity for hit in passages) < min_relevance:
             return nothing
         candidates, features = self.features(question, passages, full_text)
         if not candidates:
