@@ -419,10 +419,23 @@ class OpenVinoSession:
     def get_inputs(self) -> list[_InputName]:
         return [_InputName(port.get_any_name()) for port in self._compiled.inputs]
 
+    _first_inference = threading.Lock()
+    _inferred = False
+
     def run(self, names: Sequence[str], feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         with self._lock:
-            results = self._request.infer(feed)
+            results = self._request.infer(feed) if OpenVinoSession._inferred else self._first_infer(feed)
             return [results[self._compiled.output(name)].copy() for name in names]
+
+    def _first_infer(self, feed: dict[str, np.ndarray]):
+        """The process's first inference, one thread at a time: OpenVINO's Python binding sets up
+        static state on it, and two threads making their first call at once (the embedder's and
+        the reader's warm-up) deadlocked, one inside that setup waiting for the GIL, the other
+        holding the GIL while it waited for the setup."""
+        with OpenVinoSession._first_inference:
+            results = self._request.infer(feed)
+            OpenVinoSession._inferred = True
+        return results
 
 
 @dataclass(frozen=True)
