@@ -26,7 +26,7 @@ from qa.lexical import NAME_PATTERN, LexicalQuery, document_terms, is_stopword
 from qa.question import AnswerKind, Question
 from qa.reading import Passage, Reader, Reading
 from qa.records import Answer, Hit, Span
-from qa.support import Support, SupportJudge, listed
+from qa.support import Support, SupportJudge
 from qa.words import prefix_stem, word_matches, words
 
 MIN_RELEVANCE = 0.75
@@ -333,9 +333,9 @@ class AnswerFinder:
         )
         if not passages:
             return nothing
-        missing = self.judge.missing(question) if self.reader is not None and self.judge.decline else []
-        if missing:
-            return replace(nothing, declined=f"no article names {listed(missing)}", confidence=0.0)
+        unnamed = self.judge.unnamed(question) if self.reader is not None else None
+        if unnamed:
+            return replace(nothing, declined=unnamed, confidence=0.0)
         if max(hit.similarity for hit in passages) < min_relevance:
             return nothing
         candidates, features = self.features(question, passages, full_text)
@@ -348,17 +348,8 @@ class AnswerFinder:
         if self.reader is not None:
             support = self.support(question, short, readings, passages, full_text)
             if support.declined:
-                return Answer(
-                    question.text,
-                    None,
-                    None,
-                    None,
-                    0.0,
-                    tuple(sources),
-                    analysis=question,
-                    confidence=support.confidence,
-                    declined=support.declined,
-                    signals=support.signals,
+                return replace(
+                    nothing, declined=support.declined, confidence=support.confidence, signals=support.signals
                 )
         chosen = int(np.argmax(scores)) if short is None else short.sentence
         sentence = candidates[chosen]

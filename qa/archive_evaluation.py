@@ -210,8 +210,7 @@ def gold_story(archive: Archive, article_id: str) -> set[str]:
 
 
 def shown_confidence(answer: Answer) -> float | None:
-    confidence = getattr(answer, "confidence", None)
-    return confidence if confidence is not None else answer.short_score
+    return answer.confidence if answer.confidence is not None else answer.short_score
 
 
 def ask_question(archive: Archive, item: ArchiveQuestion) -> Outcome:
@@ -232,7 +231,7 @@ def ask_question(archive: Archive, item: ArchiveQuestion) -> Outcome:
         right_source=right_source,
         short=short,
         confidence=shown_confidence(answer) if short else None,
-        declined=getattr(answer, "declined", None),
+        declined=answer.declined,
         exact=exact_match(short, item.answers) if item.answerable else 0.0,
         f1=token_f1(short, item.answers) if item.answerable else 0.0,
         seconds=seconds,

@@ -192,15 +192,15 @@ def key_terms(text: str, translated: dict[str, tuple[str, ...]], snapshot: Store
     held_parts = snapshot.term_frequencies(sorted(parts))
     return tuple(
         KeyTerm(
-            word,
-            terms,
-            chunks,
-            math.log((snapshot.size + 1) / (chunks + 1)) + 1.0,
-            name,
-            word.isupper() and len(word) > 1,
-            tuple(term for term in terms if frequencies.get(term)),
-            is_compound(splits.get(word, []), held_parts),
-            wanted.get(word) if wanted.get(word) in present else None,
+            word=word,
+            terms=terms,
+            chunks=chunks,
+            rarity=math.log((snapshot.size + 1) / (chunks + 1)) + 1.0,
+            name=name,
+            acronym=word.isupper() and len(word) > 1,
+            present=tuple(term for term in terms if frequencies.get(term)),
+            compound=is_compound(splits.get(word, []), held_parts),
+            prefix=wanted.get(word) if wanted.get(word) in present else None,
         )
         for word, terms, name, chunks in counted
     )

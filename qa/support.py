@@ -142,6 +142,12 @@ class SupportJudge:
             if term.name and not term.in_archive and not term.compound and not (english and term.acronym)
         ]
 
+    def unnamed(self, question: Question) -> str | None:
+        """Why ``question`` is declined before anything is read: "no article names “Brokstedt”"
+        (None where the archive holds all its names, or where nothing is declined)."""
+        missing = self.missing(question) if self.decline else []
+        return f"no article names {listed(missing)}" if missing else None
+
     def signals(
         self,
         question: Question,
@@ -171,10 +177,6 @@ class SupportJudge:
         and the reason it is declined, if it is."""
         if not self.decline:
             return Support(self.weights.confidence(signals) if signals else 0.0, None, signals)
-        missing = self.missing(question)
-        if missing:
-            confidence = self.weights.confidence(signals) if signals else 0.0
-            return Support(confidence, f"no article names {listed(missing)}", signals)
         if signals is None:
             return Support(0.0, "the closest passages do not answer it", None)
         confidence = self.weights.confidence(signals)
