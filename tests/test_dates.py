@@ -93,3 +93,11 @@ def test_a_question_that_names_a_time_is_answered_from_that_time(archive, tmp_pa
     assert "nothing was published" in empty.when.label and empty.sources
     explicit = day_bounds(date(2025, 12, 1), None)
     assert archive.ask("Schiffe in Quxlingen im November?", since=explicit[0]).when is None
+
+
+def test_a_date_without_a_time_is_shown_without_midnight():
+    from qa.records import published_label
+
+    assert published_label(datetime(2024, 3, 5, tzinfo=BERLIN)) == "2024-03-05"
+    assert published_label(datetime(2024, 3, 5, 9, 30, tzinfo=BERLIN), "%d.%m.%Y") == "05.03.2024 09:30"
+    assert published_label(None) == "undated"
