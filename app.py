@@ -137,6 +137,25 @@ def show_reading(answer: Answer) -> None:
             st.html("<br>".join(html.escape(line) for line in details))
 
 
+def earlier_html(answer: Answer) -> str:
+    """ "Earlier: David Arachamia (28.03.2022)": the answers older reports gave, each date a link
+    to its passage below."""
+    links = [
+        f"{html.escape(entry.short)} (<a href='#qa-earlier-{number}'>{entry.source.published:%d.%m.%Y}</a>)"
+        for number, entry in enumerate(answer.earlier, start=1)
+    ]
+    return f"<div class='qa-earlier'>Earlier: {'; '.join(links)}</div>"
+
+
+def show_earlier(answer: Answer) -> None:
+    if not answer.earlier:
+        return
+    st.html(earlier_html(answer))
+    with st.expander("Where the earlier answers stand"):
+        for number, entry in enumerate(answer.earlier, start=1):
+            st.html(f"<a id='qa-earlier-{number}'></a>" + source_html(number, entry.source, answer))
+
+
 def show_answer(answer: Answer, archive: Archive) -> None:
     if not answer.found:
         reason = answer.declined or "nothing relevant found"
@@ -161,6 +180,7 @@ def show_answer(answer: Answer, archive: Archive) -> None:
     st.html(f"<div class='qa-answer'>{highlight_html(answer.sentence or '', None)}</div>")
     if answer.source:
         st.html(f"<small class='qa-from'>From “{html.escape(answer.source.title)}”, {when(answer.source)}</small>")
+    show_earlier(answer)
     show_reading(answer)
     for rank, hit in enumerate(answer.sources[:SOURCES_IN_VIEW], start=1):
         show_source(rank, hit, answer, archive)

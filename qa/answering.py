@@ -22,11 +22,13 @@ import numpy as np
 from qa.chunking import split_sentences
 from qa.conversation import CONTEXT_WEIGHT
 from qa.embedding import Embedder, TokenVectors
+from qa.gathering import AnswerGroup, Option, answer_timeline, grouped, published_order
 from qa.lexical import NAME_PATTERN, LexicalQuery, document_terms, is_stopword
 from qa.question import AnswerKind, Question
 from qa.reading import Passage, Reader, Reading
-from qa.records import Answer, Hit, Span
+from qa.records import Answer, DatedAnswer, Hit, Span
 from qa.support import Support, SupportJudge
+from qa.timing import TimeRelation
 from qa.words import prefix_stem, word_matches, words
 
 MIN_RELEVANCE = 0.75
@@ -263,16 +265,12 @@ class ReadingChoice:
     threshold: float = 0.1
     passage_weight: float = 12.0
     sentence_weight: float = 2.0
+    story_weight: float = 0.0
+    """Added to an answer's weight for each further story among the passages read that gives it
+    (see ``qa.gathering``)."""
 
     def weigh(self, reader_score: float, passage_lead: float, sentence_score: float) -> float:
         return reader_score + self.passage_weight * passage_lead + self.sentence_weight * sentence_score
-
-
-@dataclass(frozen=True)
-class ShortAnswer:
-    reading: Reading
-    sentence: int
-    """The index of the candidate sentence that holds the span."""
 
 
 def holding_sentence(candidates: Sequence[_Candidate], hit: Hit, span: Span) -> int | None:
@@ -343,7 +341,13 @@ class AnswerFinder:
             return nothing
         scores = features @ self.weights.vector()
         readings = self.readings(question, passages, full_text)
-        short = self.short_answer(passages, candidates, scores, readings)
+        groups = grouped(self.options(passages, candidates, scores, readings))
+
+        def supported(option: Option) -> bool:
+            support = self.support(question, option, readings, passages, full_text)
+            return support.confidence >= self.judge.weights.threshold
+
+        short = self.short_answer(question, groups, supported)
         support = None
         if self.reader is not None:
             support = self.support(question, short, readings, passages, full_text)
@@ -366,12 +370,13 @@ class AnswerFinder:
             short_score=short.reading.confidence if short else None,
             confidence=support.confidence if support else None,
             signals=support.signals if support else None,
+            timeline=self.timeline(groups, short, supported) if short else (),
         )
 
     def support(
         self,
         question: Question,
-        short: ShortAnswer | None,
+        short: Option | None,
         readings: Sequence[Reading],
         passages: Sequence[Hit],
         full_text: Callable[[Hit], str],
@@ -397,15 +402,15 @@ class AnswerFinder:
             readings = [appositive_name(reading, read[reading.passage]) for reading in readings]
         return readings
 
-    def short_answer(
+    def options(
         self,
         passages: Sequence[Hit],
         candidates: Sequence[_Candidate],
         scores: np.ndarray,
         readings: Sequence[Reading],
-    ) -> ShortAnswer | None:
-        """The span the reader found, and the candidate sentence that holds it, chosen by
-        :attr:`choice`; None where no passage answers."""
+    ) -> list[Option]:
+        """The spans the reader found above :attr:`ReadingChoice.threshold`, weighed by
+        :attr:`choice`, each with the candidate sentence that holds it."""
         best_passage = max((hit.score for hit in passages), default=0.0)
         options = []
         for hit, reading in zip(passages, readings, strict=False):
@@ -415,8 +420,35 @@ class AnswerFinder:
             if sentence is None:
                 continue
             weight = self.choice.weigh(reading.score, hit.score - best_passage, float(scores[sentence]))
-            options.append((weight, ShortAnswer(reading, sentence)))
-        return max(options, key=lambda option: option[0])[1] if options else None
+            options.append(Option(weight, reading, sentence, hit))
+        return options
+
+    def short_answer(
+        self, question: Question, groups: Sequence[AnswerGroup], supported: Callable[[Option], bool]
+    ) -> Option | None:
+        """The best-read span of the answer with the most evidence (see ``qa.gathering``); for a
+        question about the current state, of the newest answer that is ``supported`` on its own.
+        None where no passage answers."""
+        if not groups:
+            return None
+        best = max(groups, key=lambda group: group.evidence(self.choice.story_weight)).best
+        if question.time_relation is not TimeRelation.CURRENT:
+            return best
+        newer = [
+            group
+            for group in groups
+            if published_order(group.best.hit.published) > published_order(best.hit.published) and supported(group.best)
+        ]
+        if not newer:
+            return best
+        return max(newer, key=lambda group: published_order(group.best.hit.published)).best
+
+    @staticmethod
+    def timeline(
+        groups: Sequence[AnswerGroup], chosen: Option, supported: Callable[[Option], bool]
+    ) -> tuple[DatedAnswer, ...]:
+        """The answers over time among ``groups``: the chosen one and the others ``supported`` on their own."""
+        return answer_timeline([group for group in groups if chosen in group.options or supported(group.best)], chosen)
 
     def passage_scores(self, question: Question, passages: Sequence[Hit]) -> list[float]:
         """How well each passage answers ``question``: the score of its best sentence, its own

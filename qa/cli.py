@@ -359,6 +359,13 @@ def ask(question: str, index_path: str | None, query: dict, as_json: bool) -> No
         click.echo("(no short answer: the reader found none in the top passages)")
     click.echo(answer.sentence)
     click.echo(f"  — {source.title}, {date} (characters {answer.span.start}-{answer.span.end} of the article)")
+    if answer.timeline:
+        click.echo("\nOver time (newest first):")
+        for entry in answer.timeline:
+            mark = "  ← this answer" if entry.source.article_id == source.article_id else ""
+            stories = f", {entry.stories} stories" if entry.stories > 1 else ""
+            day = f"{entry.published:%Y-%m-%d}" if entry.published else "undated"
+            click.echo(f"  {day}: {entry.short} — {entry.source.title}{stories}{mark}")
     click.echo("\nSources:")
     for rank, hit in enumerate(answer.sources, start=1):
         click.echo(_format_hit(rank, hit))

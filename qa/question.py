@@ -25,6 +25,7 @@ from qa.lexical import LexicalQuery, document_terms, is_stopword, translations
 from qa.parsing import BERLIN
 from qa.records import Answer, TimeWindow
 from qa.storage import StoreView
+from qa.timing import TimeRelation, time_relation
 from qa.translation import Dictionary
 from qa.words import Language, fold, language_of, prefix_stem, word_parts, words
 
@@ -240,6 +241,11 @@ class Question:
     """When it was asked: stories under an embargo that has not ended by then are not searched."""
     key_terms: tuple[KeyTerm, ...] = ()
     """The question's own content words and how common they are in the archive (see ``qa.support``)."""
+    time_relation: TimeRelation = TimeRelation.TIMELESS
+    """Whether it names a time, asks for the current state or about a past event (see ``qa.timing``)."""
+    newest: datetime | None = None
+    """The publication time of the archive's newest article when it was asked: what "current" and
+    "last week" are read against."""
 
     @property
     def context(self) -> str | None:
@@ -258,6 +264,8 @@ class Question:
             lines.append(f"Read as a follow-up to: {self.follow_up.context}")
         if self.when:
             lines.append(f"Time: {self.when.describe()}")
+        elif self.time_relation in (TimeRelation.CURRENT, TimeRelation.EVENT):
+            lines.append(f"Time: {self.time_relation.label}")
         lines.append(self.language.label)
         return lines
 
@@ -322,7 +330,10 @@ class QuestionAnalyser:
         language = language_of(text)
         translated = translations(searched, self.dictionary) if language is Language.ENGLISH else {}
         tags = tuple(tags or ())
-        since, until, prefer, when = self._read_time(text, snapshot, since, until, tags)
+        newest_article = snapshot.counts().newest_article
+        newest = datetime.fromisoformat(newest_article) if newest_article else None
+        since, until, prefer, when = self._read_time(text, snapshot, newest, since, until, tags)
+        named = when is not None or since is not None or until is not None
         return Question(
             text=text,
             language=language,
@@ -343,6 +354,8 @@ class QuestionAnalyser:
             collapse=collapse,
             asked_at=self.clock(),
             key_terms=key_terms(without_phrase(text, when.phrase if when else None), translated, snapshot),
+            time_relation=time_relation(text, language, named),
+            newest=newest,
         )
 
     def _vector(self, text: str, context: str | None, vector: np.ndarray | None) -> np.ndarray:
@@ -356,15 +369,19 @@ class QuestionAnalyser:
 
     @staticmethod
     def _read_time(
-        text: str, snapshot: StoreView, since: datetime | None, until: datetime | None, tags: tuple[str, ...]
+        text: str,
+        snapshot: StoreView,
+        newest: datetime | None,
+        since: datetime | None,
+        until: datetime | None,
+        tags: tuple[str, ...],
     ) -> tuple[datetime | None, datetime | None, TimeWindow | None, TimeWindow | None]:
         """``since``, ``until``, the window to prefer, and the window as applied, for a question
         that names a time. Filters the caller set win; a window that holds no article is
         reported and not applied, so a question is never answered from an empty archive."""
         if since or until:
             return since, until, None, None
-        newest = snapshot.counts().newest_article
-        window = time_window(text, datetime.fromisoformat(newest) if newest else None)
+        window = time_window(text, newest)
         if window is None:
             return None, None, None, None
         if not window.restrict:

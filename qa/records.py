@@ -250,6 +250,17 @@ class SupportSignals:
 
 
 @dataclass(frozen=True)
+class DatedAnswer:
+    """One answer of an answer over time: what the reports of one date say, and where."""
+
+    short: str
+    source: Hit
+    published: datetime | None
+    stories: int
+    """How many stories among the passages read give this answer."""
+
+
+@dataclass(frozen=True)
 class Answer:
     """The short answer, the sentence that holds it, where it stands, and the ranked sources.
 
@@ -266,6 +277,10 @@ class Answer:
     relevant found); ``sentence``, ``source`` and ``short`` are then None and ``sources`` holds the
     closest passages. ``confidence`` (0-1) is how likely the short answer is right, as measured on
     the news dev set (see ``qa.support``); ``signals`` are what it was computed from.
+
+    ``timeline`` holds, newest first, the answers the passages read give as of different dates
+    ("Rustem Umjerow" in 2025, "David Arachamia" in March 2022), each with its source; it is
+    empty when they agree (see ``qa.gathering``).
     """
 
     question: str
@@ -281,6 +296,7 @@ class Answer:
     confidence: float | None = None
     declined: str | None = None
     signals: SupportSignals | None = None
+    timeline: tuple[DatedAnswer, ...] = ()
 
     @property
     def found(self) -> bool:
@@ -297,6 +313,20 @@ class Answer:
             return None
         word = "likely right" if self.confidence >= LIKELY else "uncertain"
         return f"{word} ({self.confidence:.0%})"
+
+    @property
+    def earlier(self) -> tuple[DatedAnswer, ...]:
+        """The answers of :attr:`timeline` published before the given answer's source and not the same answer."""
+        if self.source is None or self.source.published is None:
+            return ()
+        own = self.source.published
+        return tuple(
+            entry
+            for entry in self.timeline
+            if entry.published is not None
+            and entry.published < own
+            and entry.source.article_id != self.source.article_id
+        )
 
     @property
     def when(self) -> TimeWindow | None:

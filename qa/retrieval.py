@@ -16,7 +16,7 @@ the dense one and loses to dense retrieval alone.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from qa.conversation import CONTINUITY_BONUS
 from qa.question import Question, RetrievalMode
 from qa.records import Copy, Hit
 from qa.storage import ArchiveStore, StoreView
+from qa.timing import TimeRelation, TimeWeights, newest_period, timed
 
 OVERFETCH = 4
 PREFERRED_TIME_BONUS = 0.03
@@ -58,6 +59,8 @@ class FusionWeights:
     """Let an English question's words match their German translations, where a dictionary is
     installed (see ``qa.translation``); an archive opened without it does not use the dictionary
     for its answers either."""
+    time: TimeWeights = field(default_factory=TimeWeights)
+    """How a question's relation to time moves passages (see ``qa.timing``)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ class Retriever:
         self.store = store
         self.weights = weights or FusionWeights()
         self.passage_scorer = passage_scorer
+        self._recent: dict[tuple[object, ...], np.ndarray] = {}
 
     def rank(
         self,
@@ -154,12 +158,42 @@ class Retriever:
             fetch = max(fetch, self.weights.reranked)
         while True:
             ranked = self.rank(snapshot, question, fetch, allowed, hidden)
+            if question.time_relation is TimeRelation.CURRENT:
+                ranked = self._with_newest(snapshot, question, ranked, allowed, hidden)
             hits = self._ordered(snapshot, question, ranked)
             if question.collapse:
                 hits = one_per_story(hits, snapshot.stories(hit.article_id for hit in hits if not hit.is_teaser))
             if len(hits) >= limit or len(ranked) < fetch:
                 return hits[:limit]
             fetch *= OVERFETCH
+
+    def _with_newest(
+        self,
+        snapshot: StoreView,
+        question: Question,
+        ranked: list[Ranked],
+        allowed: np.ndarray | None,
+        hidden: np.ndarray | None,
+    ) -> list[Ranked]:
+        """``ranked`` with the best chunks of the newest period added (see ``TimeWeights.newest_period_days``)."""
+        weights = self.weights.time
+        period = newest_period(question.newest, weights)
+        if period is None or weights.newest_candidates <= 0:
+            return ranked
+        key = (snapshot.generation, period, question.tags, question.outlets)
+        if key not in self._recent:
+            self._recent.clear()
+            self._recent[key] = snapshot.filtered_chunk_ids(
+                period[0], period[1], question.tags or None, question.outlets or None
+            )
+        recent = self._recent[key]
+        if allowed is not None:
+            recent = np.intersect1d(recent, allowed)
+        if len(recent) == 0:
+            return ranked
+        held = {r.chunk_id for r in ranked}
+        newest = self.rank(snapshot, question, weights.newest_candidates, recent, hidden)
+        return ranked + [r for r in newest if r.chunk_id not in held]
 
     def _reranks(self, question: Question) -> bool:
         return question.mode is RetrievalMode.HYBRID and self.passage_scorer is not None and self.weights.sentence > 0
@@ -188,6 +222,7 @@ class Retriever:
                     wire=owner.wire,
                 )
             )
+        hits = timed(hits, question.time_relation, question.newest, self.weights.time)
         if self._reranks(question):
             top = hits[: self.weights.reranked]
             lifts = self.passage_scorer(question, top)

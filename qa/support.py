@@ -28,11 +28,12 @@ from typing import ClassVar
 
 import numpy as np
 
+from qa.gathering import same_answer
 from qa.lexical import document_terms
 from qa.question import KeyTerm, Question
 from qa.reading import Reading
 from qa.records import Hit, SupportSignals
-from qa.words import Language, words
+from qa.words import Language
 
 MARGIN_LIMIT = 8.0
 """The reader's margin is clipped to this (its sigmoid is then 0.9997): beyond it, the logits say nothing more."""
@@ -93,15 +94,6 @@ def coverage(terms: Sequence[KeyTerm], held: frozenset[str]) -> float:
     weights = np.array([term.rarity for term in present])
     found = np.array([term.matches(held) for term in present], dtype=float)
     return float((weights * found).sum() / weights.sum())
-
-
-def same_answer(one: str | None, other: str | None) -> bool:
-    """Whether two short answers name the same thing: one's words all stand in the other's
-    ("Umjerow" and "Rustem Umjerow")."""
-    if not one or not other:
-        return False
-    a, b = {w.casefold() for w in words(one)}, {w.casefold() for w in words(other)}
-    return bool(a and b) and (a <= b or b <= a)
 
 
 def agreement(chosen: Reading, readings: Sequence[Reading]) -> float:

@@ -1,11 +1,13 @@
 """The chat page, driven through Streamlit's AppTest with the real model and index."""
 
+import shutil
 from datetime import date
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, write_article
+from tests.test_timing import ISTANBUL
 
 pytestmark = pytest.mark.slow
 
@@ -114,6 +116,20 @@ def test_a_follow_up_is_read_with_the_conversation(tmp_path, monkeypatch):
     assert "Dmitrijew" in answers[1]
     assert "Read as a follow-up to: Who leads the Ukrainian delegation?" in html_of(app)
     assert "English, translated terms: " in html_of(app) and "Asks for: a person" in html_of(app)
+
+
+def test_an_answer_over_time_shows_the_earlier_answer_linked_to_its_source(tmp_path, monkeypatch):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(ROOT / "seeds", seeds)
+    name, title, published, paragraphs = ISTANBUL
+    write_article(seeds, name, title, published, paragraphs, tags="Politik")
+    monkeypatch.setenv("QA_SEEDS", str(seeds))
+    app = ask(start(tmp_path, monkeypatch), "Who leads the Ukrainian delegation?")
+    shown = html_of(app)
+    assert "<div class='qa-short-answer'>Rustem Umjerow</div>" in shown
+    assert "<div class='qa-earlier'>Earlier: David Arachamia (<a href='#qa-earlier-1'>28.03.2022</a>)</div>" in shown
+    assert "<a id='qa-earlier-1'></a><div class='qa-source'><b>1. Verhandlungen in Istanbul" in shown
+    assert shown.index("qa-short-answer") < shown.index("qa-earlier") < shown.index("qa-read-as")
 
 
 def test_a_time_named_in_the_question_is_applied_and_shown(tmp_path, monkeypatch):
