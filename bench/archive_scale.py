@@ -110,15 +110,7 @@ def replicas(articles: list[Article], target: int, dimension: int, label: str = 
         for article, chunks in chunked:
             if total >= target:
                 return
-            replica = Article(
-                id=f"{article.id}~{label}{copy}",
-                title=article.title,
-                published=article.published,
-                paragraphs=article.paragraphs,
-                tags=article.tags,
-                source=article.source,
-                source_path=article.source_path,
-            )
+            replica = replace(article, id=f"{article.id}~{label}{copy}", url=None, teasers=(), repairs=0, wire=None)
             owned = [replace(chunk, owner_id=replica.id) for chunk in chunks]
             story = rng.normal(size=dimension)
             vectors = story + rng.normal(0, 0.6, (len(owned), dimension))

@@ -679,6 +679,9 @@ class Embedder:
     (see :func:`shared_embedder`).
     """
 
+    name = MODEL_NAME
+    dimension = DIMENSION
+
     def __init__(
         self,
         model_dir: Path | None = None,
@@ -696,14 +699,6 @@ class Embedder:
         self.token_cache_size = token_cache_size
         self._token_cache: OrderedDict[str, TokenVectors] = OrderedDict()
         self._cache_lock = threading.Lock()
-
-    @property
-    def name(self) -> str:
-        return MODEL_NAME
-
-    @property
-    def dimension(self) -> int:
-        return DIMENSION
 
     def _load(self):
         with self._lock:

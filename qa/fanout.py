@@ -63,6 +63,9 @@ class RayEmbedder:
     """Embeds passages on ``actors`` Ray actors of ``cpus`` CPUs each, on the cluster at
     ``address`` (``"auto"`` finds a running one) or on a local one started for this import."""
 
+    name = MODEL_NAME
+    dimension = DIMENSION
+
     def __init__(self, address: str | None = None, actors: int = 2, cpus: int = 1) -> None:
         try:
             import ray
@@ -86,14 +89,6 @@ class RayEmbedder:
         self.actors = [worker.remote(cpus) for _ in range(actors)]
         self._pool = ActorPool(self.actors)
         self._ray = ray
-
-    @property
-    def name(self) -> str:
-        return MODEL_NAME
-
-    @property
-    def dimension(self) -> int:
-        return DIMENSION
 
     def worker_pids(self) -> list[int]:
         return self._ray.get([actor.pid.remote() for actor in self.actors])

@@ -24,7 +24,7 @@ from qa.embedding import Embedder
 from qa.lexical import LexicalQuery, document_terms, is_stopword, translations
 from qa.parsing import BERLIN
 from qa.records import Answer, TimeWindow
-from qa.storage import StoreView
+from qa.storage import ChunkFilter, StoreView
 from qa.timing import TimeRelation, time_relation
 from qa.translation import Dictionary
 from qa.words import Language, fold, language_of, prefix_stem, word_parts, words
@@ -256,6 +256,11 @@ class Question:
     def filtered(self) -> bool:
         return bool(self.since or self.until or self.tags or self.outlets)
 
+    @property
+    def filter(self) -> ChunkFilter:
+        """The filters applied, as the store takes them."""
+        return ChunkFilter(self.since, self.until, self.tags, self.outlets)
+
     def essentials(self) -> list[str]:
         """What helps a reader trust the answer: the conversation a follow-up was read in, the
         time the question named, its language."""
@@ -386,7 +391,7 @@ class QuestionAnalyser:
             return None, None, None, None
         if not window.restrict:
             return None, None, window, window
-        if len(snapshot.filtered_chunk_ids(window.since, window.until, tags or None)) == 0:
+        if len(snapshot.filtered_chunk_ids(ChunkFilter(window.since, window.until, tags))) == 0:
             label = f"nothing was published {window.label}; searched the whole archive"
             return None, None, None, replace(window, label=label, restrict=False)
         return window.since, window.until, None, window

@@ -147,11 +147,7 @@ class Retriever:
         snapshot = snapshot or self.store.snapshot()
         if snapshot.size == 0:
             return []
-        allowed = (
-            snapshot.filtered_chunk_ids(question.since, question.until, question.tags, question.outlets)
-            if question.filtered
-            else None
-        )
+        allowed = snapshot.filtered_chunk_ids(question.filter) if question.filtered else None
         hidden = snapshot.embargoed_chunk_ids(question.asked_at) if question.asked_at else None
         fetch = limit * OVERFETCH if question.prefer or question.follow_up else limit
         if self._reranks(question):
@@ -180,12 +176,11 @@ class Retriever:
         period = newest_period(question.newest, weights)
         if period is None or weights.newest_candidates <= 0:
             return ranked
-        key = (snapshot.generation, period, question.tags, question.outlets)
+        where = replace(question.filter, since=period[0], until=period[1])
+        key = (snapshot.generation, where)
         if key not in self._recent:
             self._recent.clear()
-            self._recent[key] = snapshot.filtered_chunk_ids(
-                period[0], period[1], question.tags or None, question.outlets or None
-            )
+            self._recent[key] = snapshot.filtered_chunk_ids(where)
         recent = self._recent[key]
         if allowed is not None:
             recent = np.intersect1d(recent, allowed)

@@ -37,3 +37,12 @@ def write_article(folder: Path, name: str, title: str, date: str, paragraphs: li
     body = "\n\n".join(paragraphs)
     path.write_text(f"{tags}\n\n{title}\n\n{date}\n\n{body}\n\n@ dpa.de\n", encoding="utf-8")
     return path
+
+
+def import_articles(archive: Archive, folder: Path, *articles: tuple[str, str, str, list[str]]) -> None:
+    """Write each (file name, title, date, paragraphs) as a seed-style article into ``folder`` and import them."""
+    folder.mkdir(exist_ok=True)
+    for name, title, date, paragraphs in articles:
+        write_article(folder, name, title, date, paragraphs)
+    report = archive.import_paths([folder])
+    assert report.imported == len(articles), report.summary()

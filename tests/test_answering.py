@@ -35,29 +35,35 @@ def test_the_kind_of_answer_a_question_asks_for(question, kind):
     assert expected_answer_kind(question) is kind
 
 
-def test_a_year_the_question_already_names_is_no_answer_to_it():
-    question = "When did Polonia Warsaw win the championship prior to 2000?"
-    kind = expected_answer_kind(question)
-    assert offers_answer_kind(kind, question, "Sie gewannen auch die Landesmeisterschaft von 1946.") == 1.0
-    assert offers_answer_kind(kind, question, "Dennoch gewannen sie die Meisterschaft im Jahr 2000.") == 0.0
-    assert offers_answer_kind(kind, question, "Das geschah im Dezember.") == 1.0
-    assert offers_answer_kind(None, "What was won?", "Sie gewannen 1946.") == 0.0
+OFFERS = [
+    (
+        "When did Polonia Warsaw win the championship prior to 2000?",
+        "Sie gewannen auch die Landesmeisterschaft von 1946.",
+        1.0,
+    ),
+    (
+        "When did Polonia Warsaw win the championship prior to 2000?",
+        "Dennoch gewannen sie die Meisterschaft im Jahr 2000.",
+        0.0,
+    ),
+    ("When did Polonia Warsaw win the championship prior to 2000?", "Das geschah im Dezember.", 1.0),
+    ("What was won?", "Sie gewannen 1946.", 0.0),
+    ("Who leads the talks with Steve Witkoff?", "Die Gespräche führt der Chefunterhändler Rustem Umjerow.", 1.0),
+    ("Who leads the talks with Steve Witkoff?", "Mit ihm verhandelt Steve Witkoff.", 0.0),
+    ("Who leads the talks with Steve Witkoff?", "Ein Treffen wird nicht erwartet.", 0.0),
+    ("How many tonnes of cheese are made each year?", "Die Käserei stellt 300 Tonnen Bergkäse her.", 1.0),
+    ("How many tonnes of cheese are made each year?", "Die Käserei stellt drei Sorten her.", 1.0),
+    ("How many tonnes of cheese are made each year?", "Gegründet hat sie Anna Holler.", 0.0),
+]
 
 
-def test_a_name_the_question_does_not_hold_answers_a_who_question():
-    question = "Who leads the talks with Steve Witkoff?"
-    kind = expected_answer_kind(question)
-    assert offers_answer_kind(kind, question, "Die Gespräche führt der Chefunterhändler Rustem Umjerow.") == 1.0
-    assert offers_answer_kind(kind, question, "Mit ihm verhandelt Steve Witkoff.") == 0.0
-    assert offers_answer_kind(kind, question, "Ein Treffen wird nicht erwartet.") == 0.0
-
-
-def test_a_number_answers_a_how_many_question():
-    question = "How many tonnes of cheese are made each year?"
-    kind = expected_answer_kind(question)
-    assert offers_answer_kind(kind, question, "Die Käserei stellt 300 Tonnen Bergkäse her.") == 1.0
-    assert offers_answer_kind(kind, question, "Die Käserei stellt drei Sorten her.") == 1.0
-    assert offers_answer_kind(kind, question, "Gegründet hat sie Anna Holler.") == 0.0
+@pytest.mark.parametrize(("question", "sentence", "offers"), OFFERS)
+def test_a_sentence_offers_the_kind_of_answer_asked_for_unless_the_question_already_names_it(
+    question, sentence, offers
+):
+    """A year, month or number the question does not already name answers a when- or how-many
+    question; a name it does not hold answers a who-question."""
+    assert offers_answer_kind(expected_answer_kind(question), question, sentence) == offers
 
 
 def test_sentences_are_not_split_after_initials_ordinals_or_abbreviations():

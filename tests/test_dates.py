@@ -6,7 +6,7 @@ import pytest
 
 from qa.dates import day_bounds, time_window
 from qa.parsing import BERLIN
-from tests.conftest import write_article
+from tests.conftest import import_articles, write_article
 
 ANCHOR = datetime(2025, 12, 18, 10, 30, tzinfo=BERLIN)
 
@@ -60,11 +60,12 @@ def test_relative_times_need_an_anchor():
 
 @pytest.mark.slow
 def test_filters_are_exact_to_the_second(archive, tmp_path):
-    folder = tmp_path / "in"
-    folder.mkdir()
-    write_article(folder, "late.txt", "Spät", "31.12.2024 - 23:59:59", ["Der Leuchtturm von Quxlingen leuchtet."])
-    write_article(folder, "early.txt", "Früh", "01.01.2025 - 00:00:00", ["Der Leuchtturm von Quxlingen leuchtet neu."])
-    archive.import_paths([folder])
+    import_articles(
+        archive,
+        tmp_path / "in",
+        ("late.txt", "Spät", "31.12.2024 - 23:59:59", ["Der Leuchtturm von Quxlingen leuchtet."]),
+        ("early.txt", "Früh", "01.01.2025 - 00:00:00", ["Der Leuchtturm von Quxlingen leuchtet neu."]),
+    )
     in_2024 = day_bounds(date(2024, 1, 1), date(2024, 12, 31))
     titles = {hit.title for hit in archive.search("Leuchtturm", k=5, since=in_2024[0], until=in_2024[1])}
     assert titles == {"Spät"}

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from qa import Archive
+from qa.storage import ChunkFilter
 from tests.test_crash import generate
 
 ray = pytest.importorskip("ray")
@@ -27,7 +28,7 @@ def cluster():
 
 def stored(archive: Archive) -> list[tuple[int, str, str, np.ndarray]]:
     view = archive.store.snapshot()
-    ids = view.filtered_chunk_ids(None, None, None).tolist()
+    ids = view.filtered_chunk_ids(ChunkFilter()).tolist()
     chunks = view.chunks(ids)
     return [(i, chunks[i].owner_id, chunks[i].text, view.vectors.reconstruct(i)) for i in sorted(ids)]
 

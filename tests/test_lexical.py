@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qa.lexical import LexicalQuery, document_terms
-from qa.storage import IndexStore
+from qa.storage import ChunkFilter, IndexStore
 from tests.test_store import DIM, make_article, put
 
 
@@ -44,7 +44,7 @@ def test_lexical_search_honours_filters(tmp_path):
     store = IndexStore(tmp_path / "index", "test-model", DIM)
     put(store, [1, 2])
     snapshot = store.snapshot()
-    only_first = snapshot.filtered_chunk_ids(None, make_article(1).published, None)
+    only_first = snapshot.filtered_chunk_ids(ChunkFilter(until=make_article(1).published))
     hits = snapshot.lexical_search(LexicalQuery.parse("Absatz Text"), 5, only_first)
     assert {snapshot.chunks([i])[i].owner_id for i, _ in hits} == {"a1"}
     assert snapshot.lexical_search(LexicalQuery.parse("Absatz"), 5, np.array([], dtype=np.int64)) == []

@@ -20,7 +20,7 @@ import pytest
 from qa import Archive
 from qa.chunking import Chunker
 from qa.parsing import read_article_file
-from qa.storage import IndexMismatchError, MilvusStore
+from qa.storage import ChunkFilter, IndexMismatchError, MilvusStore
 from tests.conftest import SEEDS, write_article
 from tests.test_crash import generate
 
@@ -153,7 +153,7 @@ def whole_articles(location: str, expected: dict[str, list[str]]) -> tuple[set[s
         interrupted = len(store.leftovers())
         view = store.snapshot()
         articles = {article.id for article in view.articles()}
-        ids = view.filtered_chunk_ids(None, None, None)
+        ids = view.filtered_chunk_ids(ChunkFilter())
         chunks = view.chunks(ids.tolist())
         stored: dict[str, list[tuple[int, str]]] = {}
         for chunk in chunks.values():

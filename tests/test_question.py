@@ -10,7 +10,7 @@ from qa.lexical import LexicalQuery, document_terms
 from qa.parsing import BERLIN
 from qa.question import AnswerKind, QuestionAnalyser, RetrievalMode
 from qa.words import Language, language_of, word_parts, words
-from tests.conftest import write_article
+from tests.conftest import import_articles
 from tests.test_translation import ENTRIES, write_dictd
 
 
@@ -49,11 +49,12 @@ def test_a_follow_up_carries_its_context_into_terms_and_vector(seed_archive):
 
 @pytest.mark.slow
 def test_the_time_a_question_names_is_applied_in_its_analysis(archive, tmp_path):
-    folder = tmp_path / "in"
-    folder.mkdir()
-    write_article(folder, "old.txt", "Hafen alt", "10.11.2025 - 09:00:00", ["Der Hafen meldete 40 Schiffe."])
-    write_article(folder, "new.txt", "Hafen neu", "12.12.2025 - 09:00:00", ["Der Hafen meldete 75 Schiffe."])
-    archive.import_paths([folder])
+    import_articles(
+        archive,
+        tmp_path / "in",
+        ("old.txt", "Hafen alt", "10.11.2025 - 09:00:00", ["Der Hafen meldete 40 Schiffe."]),
+        ("new.txt", "Hafen neu", "12.12.2025 - 09:00:00", ["Der Hafen meldete 75 Schiffe."]),
+    )
     asked = archive.analyse("Wie viele Schiffe meldete der Hafen im November?")
     assert asked.when.restrict and asked.since.month == 11 and asked.until.month == 11
     assert asked.kind is AnswerKind.NUMBER and asked.filtered

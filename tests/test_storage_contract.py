@@ -17,7 +17,7 @@ import pytest
 from qa.chunking import Chunker
 from qa.lexical import LexicalQuery
 from qa.records import Article, WireInfo
-from qa.storage import ArchiveIndexError, ArchiveStore, IndexStore, MilvusStore, StoreView
+from qa.storage import ArchiveIndexError, ArchiveStore, ChunkFilter, IndexStore, MilvusStore, StoreView
 from qa.stories import fingerprint
 
 DIM = 8
@@ -118,12 +118,12 @@ def test_filters_reach_dense_and_lexical_search(store):
     vectors = put(store, *(article(n) for n in range(1, 7)))
     view = store.snapshot()
     january_3_to_4 = view.filtered_chunk_ids(
-        datetime(2025, 1, 3, tzinfo=BERLIN), datetime(2025, 1, 4, 23, 59, tzinfo=BERLIN), None
+        ChunkFilter(datetime(2025, 1, 3, tzinfo=BERLIN), datetime(2025, 1, 4, 23, 59, tzinfo=BERLIN))
     )
     assert {owner_of(view, int(i)) for i in january_3_to_4} == {"a3", "a4"}
-    harbour = view.filtered_chunk_ids(None, None, ["Hafen"])
+    harbour = view.filtered_chunk_ids(ChunkFilter(tags=("Hafen",)))
     assert {owner_of(view, int(i)) for i in harbour} == {"a1", "a3", "a5"}
-    from_bote = view.filtered_chunk_ids(None, None, None, ["Bote"])
+    from_bote = view.filtered_chunk_ids(ChunkFilter(outlets=("Bote",)))
     assert {owner_of(view, int(i)) for i in from_bote} == {"a2", "a4", "a6"}
     dense = view.search(vectors["a2"][0], 10, allowed=harbour)
     assert {owner_of(view, i) for i, _ in dense} <= {"a1", "a3", "a5"}

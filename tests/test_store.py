@@ -10,7 +10,7 @@ import pytest
 
 from qa.chunking import Chunker
 from qa.records import Article
-from qa.storage import FORMAT_VERSION, IndexBusyError, IndexCorruptError, IndexMismatchError, IndexStore
+from qa.storage import FORMAT_VERSION, ChunkFilter, IndexBusyError, IndexCorruptError, IndexMismatchError, IndexStore
 from qa.storage.files import READ_AHEAD_BLOCK, read_ahead
 from qa.vectors import VectorLayout
 
@@ -122,11 +122,11 @@ def test_filters_by_date_and_tag(store):
     put(store, [1, 2, 3])
     snapshot = store.snapshot()
     berlin = ZoneInfo("Europe/Berlin")
-    ids = snapshot.filtered_chunk_ids(datetime(2025, 1, 3, tzinfo=berlin), None, None)
+    ids = snapshot.filtered_chunk_ids(ChunkFilter(since=datetime(2025, 1, 3, tzinfo=berlin)))
     owners = {c.owner_id for c in snapshot.chunks(ids.tolist()).values()}
     assert owners == {"a2", "a3"}
-    assert len(snapshot.filtered_chunk_ids(None, None, ["test"])) == 3
-    assert len(snapshot.filtered_chunk_ids(None, None, ["Sport"])) == 0
+    assert len(snapshot.filtered_chunk_ids(ChunkFilter(tags=("test",)))) == 3
+    assert len(snapshot.filtered_chunk_ids(ChunkFilter(tags=("Sport",)))) == 0
 
 
 def test_a_batch_that_changes_nothing_publishes_nothing(store):

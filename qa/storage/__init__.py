@@ -6,6 +6,7 @@ from pathlib import Path
 from qa.storage.base import (
     ArchiveIndexError,
     ArchiveStore,
+    ChunkFilter,
     IndexBusyError,
     IndexCorruptError,
     IndexCounts,
@@ -24,6 +25,7 @@ __all__ = [
     "FORMAT_VERSION",
     "ArchiveIndexError",
     "ArchiveStore",
+    "ChunkFilter",
     "IndexBusyError",
     "IndexCorruptError",
     "IndexCounts",

@@ -76,6 +76,18 @@ class StoredOwner:
     wire: WireInfo | None = None
 
 
+@dataclass(frozen=True)
+class ChunkFilter:
+    """Which chunks a search may return: those of articles (or teasers) published between
+    ``since`` and ``until``, carrying one of ``tags`` and given by one of ``outlets`` (teasers
+    have none, so an outlet filter leaves them out); an empty field does not filter."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    tags: tuple[str, ...] = ()
+    outlets: tuple[str, ...] = ()
+
+
 class StoreView(Protocol):
     """One consistent state of the archive, for one query or one page."""
 
@@ -120,13 +132,7 @@ class StoreView(Protocol):
         what hybrid retrieval divides BM25 scores by."""
         ...
 
-    def filtered_chunk_ids(
-        self,
-        since: datetime | None,
-        until: datetime | None,
-        tags: Sequence[str] | None,
-        outlets: Sequence[str] | None = None,
-    ) -> np.ndarray: ...
+    def filtered_chunk_ids(self, where: ChunkFilter) -> np.ndarray: ...
 
     def embargoed_chunk_ids(self, moment: datetime) -> np.ndarray: ...
 

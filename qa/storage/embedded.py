@@ -202,18 +202,20 @@ class IndexStore:
                     problems.append(f"{len(ids - chunk_ids)} {label} without a chunk")
                 if chunk_ids - ids:
                     problems.append(f"{len(chunk_ids - ids)} chunks without {label}")
-            orphans = db.execute(
-                "SELECT count(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = c.owner_id)"
-                " AND NOT EXISTS (SELECT 1 FROM teasers t WHERE t.id = c.owner_id)"
-            ).fetchone()[0]
-            if orphans:
-                problems.append(f"{orphans} chunks whose article or teaser is missing")
-            bare = db.execute(
-                "SELECT count(*) FROM articles a WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.owner_id = a.id)"
-                " AND length(a.body) > 0"
-            ).fetchone()[0]
-            if bare:
-                problems.append(f"{bare} articles without chunks")
+            for problem, sql in (
+                (
+                    "chunks whose article or teaser is missing",
+                    "SELECT count(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = c.owner_id)"
+                    " AND NOT EXISTS (SELECT 1 FROM teasers t WHERE t.id = c.owner_id)",
+                ),
+                (
+                    "articles without chunks",
+                    "SELECT count(*) FROM articles a WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.owner_id = a.id)"
+                    " AND length(a.body) > 0",
+                ),
+            ):
+                if found := db.execute(sql).fetchone()[0]:
+                    problems.append(f"{found} {problem}")
             counts = manifest.counts
             actual = (
                 db.execute("SELECT count(*) FROM articles").fetchone()[0],

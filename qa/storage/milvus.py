@@ -47,6 +47,7 @@ from qa.lexical import LexicalQuery, bm25_ceiling, document_terms, lucene_idf
 from qa.records import PARAGRAPH_SEPARATOR, Article, Chunk, ChunkKind, Span, Teaser, WireInfo
 from qa.storage.base import (
     ArchiveIndexError,
+    ChunkFilter,
     IndexBusyError,
     IndexCounts,
     IndexMismatchError,
@@ -563,22 +564,16 @@ class MilvusView:
             self._c.term_counts = {key: counts}
         return self._c.term_counts[key]
 
-    def filtered_chunk_ids(
-        self,
-        since: datetime | None,
-        until: datetime | None,
-        tags: Sequence[str] | None,
-        outlets: Sequence[str] | None = None,
-    ) -> np.ndarray:
+    def filtered_chunk_ids(self, where: ChunkFilter) -> np.ndarray:
         expression = self._writes.visible()
-        if since:
-            expression += f" and published >= {_epoch(since)}"
-        if until:
-            expression += f" and published <= {_epoch(until)} and published > {NO_TIME}"
-        if tags:
-            expression += f" and array_contains_any(tag_keys, {_strings(tag.casefold() for tag in tags)})"
-        if outlets:
-            expression += f" and outlet in {_strings(outlets)}"
+        if where.since:
+            expression += f" and published >= {_epoch(where.since)}"
+        if where.until:
+            expression += f" and published <= {_epoch(where.until)} and published > {NO_TIME}"
+        if where.tags:
+            expression += f" and array_contains_any(tag_keys, {_strings(tag.casefold() for tag in where.tags)})"
+        if where.outlets:
+            expression += f" and outlet in {_strings(where.outlets)}"
         return self._ids(expression)
 
     def _ids(self, expression: str) -> np.ndarray:

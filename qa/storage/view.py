@@ -14,7 +14,7 @@ import numpy as np
 
 from qa.lexical import Bm25Statistics, LexicalQuery, Phrase, bm25_ceiling, fts5_tokens
 from qa.records import Article, ChunkKind, Span, Teaser, WireInfo
-from qa.storage.base import IndexCounts, StoredChunk, StoredOwner
+from qa.storage.base import ChunkFilter, IndexCounts, StoredChunk, StoredOwner
 from qa.storage.files import Manifest
 from qa.storage.metadata import ARTICLE_COLUMNS, WIRE_COLUMNS, article_from_row, berlin_time, utc_iso, wire_from_row
 from qa.vectors import VectorLayout, search_parameters
@@ -314,16 +314,9 @@ class Snapshot:
                 present.add(prefix)
         return present
 
-    def filtered_chunk_ids(
-        self,
-        since: datetime | None,
-        until: datetime | None,
-        tags: Sequence[str] | None,
-        outlets: Sequence[str] | None = None,
-    ) -> np.ndarray:
-        """Ids of chunks whose article (or teaser) lies in the date range, has a tag and comes
-        from one of the ``outlets`` (teasers have none, so an outlet filter leaves them out)."""
+    def filtered_chunk_ids(self, where: ChunkFilter) -> np.ndarray:
         clauses, params = [], []
+        since, until, tags, outlets = where.since, where.until, where.tags, where.outlets
         if outlets:
             clauses.append(f"a.source IN ({','.join('?' * len(outlets))})")
             params.extend(outlets)
