@@ -4,7 +4,8 @@ Each variant (recency and burst weights, how many stories an answer's group coun
 passages are reranked and read) is run through ``qa eval --archive``'s measurement over an
 archive imported once (``--keep-index``, as ``qa eval … --archive … --keep-index DIR`` builds
 it), and summarised per form and language and on each half of the set's articles (a variant is
-chosen on one half and checked on the other). Finished variants are kept in ``--out`` and not
+chosen on one half and checked on the other); first, how the questions are read for their relation
+to time, against the set's ``time_dependent`` mark. Finished variants are kept in ``--out`` and not
 run again, so an interrupted run resumes.
 
 python bench/tune_time.py ../shared/data/newsqa_dev.jsonl --keep-index /tmp/newsqa-index --out /tmp/out/time \
@@ -17,7 +18,9 @@ import argparse
 import hashlib
 import json
 import os
+from collections import Counter
 from dataclasses import asdict, replace
+from datetime import datetime
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -25,10 +28,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from qa import Archive
 from qa.answering import ReadingChoice
 from qa.archive_evaluation import FORMS, Outcome, evaluate_archive, read_archive_questions, summarise
+from qa.dates import time_window
 from qa.evaluation import LANGUAGES
 from qa.retrieval import FusionWeights
-from qa.timing import TimeWeights
+from qa.timing import TimeRelation, TimeWeights, time_relation
+from qa.words import Language
 
+DEPENDENT = (TimeRelation.NAMED, TimeRelation.CURRENT)
 TODAY = TimeWeights()
 NO_TIME = TimeWeights(recency=0.0, burst=0.0, newest_candidates=0)
 VARIANTS: dict[str, tuple[FusionWeights, ReadingChoice]] = {
@@ -43,6 +49,7 @@ VARIANTS: dict[str, tuple[FusionWeights, ReadingChoice]] = {
     "stories-1": (FusionWeights(), ReadingChoice(story_weight=1.0)),
     "stories-3": (FusionWeights(), ReadingChoice(story_weight=3.0)),
     "stories-6": (FusionWeights(), ReadingChoice(story_weight=6.0)),
+    "best-for-current": (FusionWeights(), ReadingChoice(newest_for_current=False)),
     "rerank-10": (FusionWeights(reranked=10), ReadingChoice()),
     "read-6": (FusionWeights(), ReadingChoice(passages=6)),
     "read-6-stories-3": (FusionWeights(), ReadingChoice(passages=6, story_weight=3.0)),
@@ -70,6 +77,28 @@ def summary(outcomes: list[Outcome], half: dict[str, int]) -> dict:
     return rows
 
 
+def relation_table(dataset: Path, newest: datetime) -> None:
+    """How the questions of each form and language are read against their ``time_dependent`` mark:
+    a question marked so should read as naming a time or asking for the current state (its share
+    read so is the recall); one not marked may name a time (a filter), but read as asking for the
+    current state it is ranked by recency for nothing (its share read so is the false-current rate)."""
+    order = " / ".join(relation.value for relation in TimeRelation)
+    print(f"| form | lang | marked time-dependent: {order} | not marked: {order} | recall | false current |")
+    print("|---|---|---|---|---|---|")
+    for form in FORMS:
+        for language in LANGUAGES:
+            counts: Counter = Counter()
+            for item in read_archive_questions(dataset, form, language):
+                asked = Language.GERMAN if language == "de" else Language.ENGLISH
+                relation = time_relation(item.text, asked, time_window(item.text, newest) is not None)
+                counts[item.time_dependent, relation] += 1
+            marked = sum(n for (dependent, _relation), n in counts.items() if dependent)
+            found = sum(counts[True, relation] for relation in DEPENDENT)
+            false_current = counts[False, TimeRelation.CURRENT] / (sum(counts.values()) - marked)
+            cells = [" / ".join(str(counts[flag, relation]) for relation in TimeRelation) for flag in (True, False)]
+            print(f"| {form} | {language} | {cells[0]} | {cells[1]} | {found / marked:.3f} | {false_current:.3f} |")
+
+
 def line(name: str, key: str, row: dict) -> str:
     return (
         f"| {name} | {key} | {row['recall_at_1']:.3f} | {row['right_source']:.3f} | {100 * row['short_f1']:.1f} "
@@ -87,6 +116,8 @@ def main() -> int:
     parser.add_argument("--forms", nargs="+", default=list(FORMS), choices=list(FORMS))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    newest = Archive.open(args.keep_index, short_answers=False).analyse("?").newest or datetime.now()
+    relation_table(args.dataset, newest)
     half = halves(args.dataset)
     print("| variant | slice | R@1 | right source | short F1 | answers right | declined answerable | near miss | p95 |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -268,6 +268,8 @@ class ReadingChoice:
     story_weight: float = 0.0
     """Added to an answer's weight for each further story among the passages read that gives it
     (see ``qa.gathering``)."""
+    newest_for_current: bool = True
+    """Answer a question about the current state with the newest answer the archive supports."""
 
     def weigh(self, reader_score: float, passage_lead: float, sentence_score: float) -> float:
         return reader_score + self.passage_weight * passage_lead + self.sentence_weight * sentence_score
@@ -432,7 +434,7 @@ class AnswerFinder:
         if not groups:
             return None
         best = max(groups, key=lambda group: group.evidence(self.choice.story_weight)).best
-        if question.time_relation is not TimeRelation.CURRENT:
+        if question.time_relation is not TimeRelation.CURRENT or not self.choice.newest_for_current:
             return best
         newer = [
             group

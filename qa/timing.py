@@ -145,7 +145,8 @@ def recency_penalty(published: datetime | None, newest: datetime | None, weights
 
 def burst_shares(hits: Sequence[Hit], weights: TimeWeights) -> list[float]:
     """How much of the best passages' weight (each by its rank, 1/(1+rank)) stands near each
-    passage's publication date, as a share of the densest date's (0 for an undated passage)."""
+    passage's publication date, as a share of the densest date's. An undated passage (reference
+    text, not news) is not moved against the others: its share is 1."""
     window = [hit for hit in hits[: weights.burst_window] if hit.published is not None]
     if len(window) < 3:
         return [0.0] * len(hits)
@@ -158,9 +159,9 @@ def burst_shares(hits: Sequence[Hit], weights: TimeWeights) -> list[float]:
             if other.published is not None
         )
 
-    densities = [density(hit.published) if hit.published is not None else 0.0 for hit in hits]
-    peak = max(densities)
-    return [d / peak if peak > 0 else 0.0 for d in densities]
+    densities = [density(hit.published) if hit.published is not None else None for hit in hits]
+    peak = max(d for d in densities if d is not None)
+    return [1.0 if d is None else d / peak for d in densities]
 
 
 def newest_period(newest: datetime | None, weights: TimeWeights) -> tuple[datetime, datetime] | None:

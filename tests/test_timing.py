@@ -78,6 +78,8 @@ def test_an_event_question_ranks_up_the_period_most_of_its_reports_fall_in():
     assert shares[0] < min(shares[1:])
     ranked = timed([stray, *burst], TimeRelation.EVENT, NEWEST, TimeWeights())
     assert ranked[-1].chunk_id == 9
+    undated = _hit(7, None)
+    assert burst_shares([stray, undated, *burst], TimeWeights())[1] == 1.0, "reference text is not moved"
 
 
 def _option(text: str, article: str, weight: float, published: datetime) -> Option:
