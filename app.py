@@ -137,23 +137,28 @@ def show_reading(answer: Answer) -> None:
             st.html("<br>".join(html.escape(line) for line in details))
 
 
-def earlier_html(answer: Answer) -> str:
-    """ "Earlier: David Arachamia (28.03.2022)": the answers older reports gave, each date a link
-    to its passage below."""
-    links = [
-        f"{html.escape(entry.short)} (<a href='#qa-earlier-{number}'>{entry.source.published:%d.%m.%Y}</a>)"
-        for number, entry in enumerate(answer.earlier, start=1)
-    ]
-    return f"<div class='qa-earlier'>Earlier: {'; '.join(links)}</div>"
+def dated_html(answer: Answer) -> str:
+    """ "Newer: … (date)" and "Earlier: David Arachamia (28.03.2022)": the answers that reports of
+    other dates give, each date a link to its passage below."""
+    lines, number = [], 0
+    for label, entries in (("Newer", answer.newer), ("Earlier", answer.earlier)):
+        links = []
+        for entry in entries:
+            number += 1
+            links.append(f"{html.escape(entry.short)} (<a href='#qa-dated-{number}'>{entry.published:%d.%m.%Y}</a>)")
+        if links:
+            lines.append(f"<div class='qa-{label.lower()}'>{label}: {'; '.join(links)}</div>")
+    return "".join(lines)
 
 
-def show_earlier(answer: Answer) -> None:
-    if not answer.earlier:
+def show_other_dates(answer: Answer) -> None:
+    entries = (*answer.newer, *answer.earlier)
+    if not entries:
         return
-    st.html(earlier_html(answer))
-    with st.expander("Where the earlier answers stand"):
-        for number, entry in enumerate(answer.earlier, start=1):
-            st.html(f"<a id='qa-earlier-{number}'></a>" + source_html(number, entry.source, answer))
+    st.html(dated_html(answer))
+    with st.expander("Where the answers of other dates stand"):
+        for number, entry in enumerate(entries, start=1):
+            st.html(f"<a id='qa-dated-{number}'></a>" + source_html(number, entry.source, answer))
 
 
 def show_answer(answer: Answer, archive: Archive) -> None:
@@ -180,7 +185,7 @@ def show_answer(answer: Answer, archive: Archive) -> None:
     st.html(f"<div class='qa-answer'>{highlight_html(answer.sentence or '', None)}</div>")
     if answer.source:
         st.html(f"<small class='qa-from'>From “{html.escape(answer.source.title)}”, {when(answer.source)}</small>")
-    show_earlier(answer)
+    show_other_dates(answer)
     show_reading(answer)
     for rank, hit in enumerate(answer.sources[:SOURCES_IN_VIEW], start=1):
         show_source(rank, hit, answer, archive)

@@ -49,7 +49,7 @@ VARIANTS: dict[str, tuple[FusionWeights, ReadingChoice]] = {
     "stories-1": (FusionWeights(), ReadingChoice(story_weight=1.0)),
     "stories-3": (FusionWeights(), ReadingChoice(story_weight=3.0)),
     "stories-6": (FusionWeights(), ReadingChoice(story_weight=6.0)),
-    "best-for-current": (FusionWeights(), ReadingChoice(newest_for_current=False)),
+    "newest-for-current": (FusionWeights(), ReadingChoice(newest_for_current=True)),
     "rerank-10": (FusionWeights(reranked=10), ReadingChoice()),
     "read-6": (FusionWeights(), ReadingChoice(passages=6)),
     "read-6-stories-3": (FusionWeights(), ReadingChoice(passages=6, story_weight=3.0)),
@@ -125,8 +125,7 @@ def main() -> int:
         done = args.out / f"{name}.json"
         if not done.exists():
             fusion, choice = VARIANTS[name]
-            archive = Archive.open(args.keep_index, fusion=fusion)
-            archive._answers.choice = choice
+            archive = Archive.open(args.keep_index, fusion=fusion, choice=choice)
             _scores, outcomes = evaluate_archive(archive, args.dataset, args.forms, LANGUAGES)
             done.write_text(json.dumps(summary(outcomes, half), indent=1), encoding="utf-8")
         for key, row in json.loads(done.read_text(encoding="utf-8")).items():

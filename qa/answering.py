@@ -268,8 +268,13 @@ class ReadingChoice:
     story_weight: float = 0.0
     """Added to an answer's weight for each further story among the passages read that gives it
     (see ``qa.gathering``)."""
-    newest_for_current: bool = True
-    """Answer a question about the current state with the newest answer the archive supports."""
+    newest_for_current: bool = False
+    """Answer a question about the current state with the newest answer the support stage backs
+    on its own, over a better-read older one. Off: on the news dev set it changed five answers of
+    the short questions read as current (both languages), all five from right to wrong (the
+    newer report named the film's directors, not its actress; another street; another person
+    with a say), and no answer from wrong to right (``bench/tune_time.py``, variant
+    ``newest-for-current``). Where a newer report gives another answer, ``Answer.newer`` says so."""
 
     def weigh(self, reader_score: float, passage_lead: float, sentence_score: float) -> float:
         return reader_score + self.passage_weight * passage_lead + self.sentence_weight * sentence_score
@@ -422,7 +427,7 @@ class AnswerFinder:
             if sentence is None:
                 continue
             weight = self.choice.weigh(reading.score, hit.score - best_passage, float(scores[sentence]))
-            options.append(Option(weight, reading, sentence, hit))
+            options.append(Option(weight, reading, sentence, hit, float(scores[sentence])))
         return options
 
     def short_answer(

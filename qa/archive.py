@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answering import MIN_RELEVANCE, SOURCE_GAP, AnswerFinder, relevant_sources
+from qa.answering import MIN_RELEVANCE, SOURCE_GAP, AnswerFinder, ReadingChoice, relevant_sources
 from qa.chunking import Chunker, ChunkingConfig
 from qa.embedding import Embedder, shared_embedder
 from qa.fanout import PassageEncoder
@@ -102,6 +102,7 @@ class Archive:
         dictionary: Dictionary | None = None,
         reader: Reader | None = None,
         clock: Callable[[], datetime] = now_in_berlin,
+        choice: ReadingChoice | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -111,7 +112,7 @@ class Archive:
         self.dictionary = dictionary if fusion.translate else None
         self.reader = reader
         self._questions = QuestionAnalyser(embedder, self.dictionary, fusion.prefixes, clock)
-        self._answers = AnswerFinder(embedder, reader=reader)
+        self._answers = AnswerFinder(embedder, reader=reader, choice=choice)
         self._retriever = Retriever(store, fusion, self._answers.passage_scores)
 
     @classmethod
@@ -123,17 +124,19 @@ class Archive:
         fusion: FusionWeights | None = None,
         short_answers: bool = True,
         clock: Callable[[], datetime] = now_in_berlin,
+        choice: ReadingChoice | None = None,
     ) -> Archive:
         """Open the index at ``path`` (created on first import); checks format and model now.
         English questions are matched lexically through the installed English-German dictionary
         (see ``qa.translation``), if there is one. With ``short_answers``, answers carry the span
         the reader (``qa.reading``) finds in the top passages. ``clock`` says what time it is:
-        a wire story under embargo is searched only once its embargo has ended."""
+        a wire story under embargo is searched only once its embargo has ended. ``choice`` says how
+        the short answer is chosen among the reader's spans (``qa.answering.ReadingChoice``)."""
         embedder = embedder or shared_embedder()
         store = open_store(path or default_index_location(), embedder.name, embedder.dimension)
         store.snapshot()
         reader = shared_reader() if short_answers else None
-        return cls(store, embedder, Chunker(chunking), fusion, shared_dictionary(), reader, clock)
+        return cls(store, embedder, Chunker(chunking), fusion, shared_dictionary(), reader, clock, choice)
 
     def warm_up(self, background: bool = False) -> threading.Thread | None:
         """Load the embedding model, the reader and the dictionary now (in a thread with

@@ -316,16 +316,25 @@ class Answer:
 
     @property
     def earlier(self) -> tuple[DatedAnswer, ...]:
-        """The answers of :attr:`timeline` published before the given answer's source and not the same answer."""
+        """The other answers of :attr:`timeline`, published before the given answer's source."""
+        return self._dated(before=True)
+
+    @property
+    def newer(self) -> tuple[DatedAnswer, ...]:
+        """The other answers of :attr:`timeline`, published after the given answer's source: a
+        newer report says otherwise, which a reader must see beside the answer."""
+        return self._dated(before=False)
+
+    def _dated(self, before: bool) -> tuple[DatedAnswer, ...]:
         if self.source is None or self.source.published is None:
             return ()
-        own = self.source.published
+        own, article = self.source.published, self.source.article_id
         return tuple(
             entry
             for entry in self.timeline
             if entry.published is not None
-            and entry.published < own
-            and entry.source.article_id != self.source.article_id
+            and entry.source.article_id != article
+            and (entry.published < own if before else entry.published > own)
         )
 
     @property
