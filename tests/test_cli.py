@@ -23,7 +23,9 @@ def test_import_ask_search_stats(tmp_path):
     assert re.match(r"Rustem Umjerow  \((likely right|uncertain) \(\d+%\)\)$", first), first
     assert "Chefunterhändler Rustem Umjerow" in second
     assert "2025-12-18" in result.output
-    assert result.output.splitlines()[-1].startswith("Question read as: English, translated terms: leads → ")
+    assert result.output.splitlines()[-1].startswith(
+        "Question read as: Time: the present state: newest reports first · English, translated terms: leads → "
+    )
 
     result = runner.invoke(main, ["ask", "Who leads the Ukrainian delegation?", "--index", index, "--json"])
     assert result.exit_code == 0, result.output
