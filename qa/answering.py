@@ -267,7 +267,8 @@ class ReadingChoice:
     sentence_weight: float = 2.0
     story_weight: float = 0.0
     """Added to an answer's weight for each further story among the passages read that gives it
-    (see ``qa.gathering``)."""
+    (see ``qa.gathering``). 0: on the news dev set 3 cost right answers on both halves of its
+    articles and 1 was even (``bench/tune_time.py``); agreement counts in the support stage."""
     newest_for_current: bool = False
     """Answer a question about the current state with the newest answer the support stage backs
     on its own, over a better-read older one. Off: on the news dev set it changed five answers of

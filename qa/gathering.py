@@ -1,11 +1,12 @@
 """Answers gathered across passages: equal spans grouped, and the answers of different dates.
 
 The reader finds one span in each passage it reads. In a wire archive several reports state
-the same answer in their own words ("Rustem Umjerow", "Umjerow"), and a right answer read in
-two stories is better evidence than a stronger span read in one (RankQA's finding). So the
+the same answer in their own words ("Rustem Umjerow", "Umjerow"); RankQA found that an answer
+read in several passages is often the right one where the single best span is not. So the
 spans are grouped by the answer they name and a group is chosen by its evidence: its best
-span's weight and how many stories give it. Groups whose newest reports differ in date are an
-answer over time: "Umjerow (2025), earlier Arachamia (2022)".
+span's weight and, by ``ReadingChoice.story_weight``, how many stories give it (measured, and
+weighed 0 for now). Groups whose newest reports differ in date are an answer over time:
+"Umjerow (2025), earlier Arachamia (2022)".
 """
 
 from __future__ import annotations
