@@ -1,7 +1,7 @@
 """The five seed questions of the models doc (and the follow-up): rank of the right chunk, the
 short answer and the answer sentence, on the seed alone or with real news beside it.
 
-python bench/seed_questions.py [--distractors ../shared/data/news_de.jsonl --limit 300]
+python bench/seed_questions.py [--distractors ../shared/data/news_de.jsonl --limit 300] [--newest-for-current]
 """
 
 import argparse
@@ -14,6 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from ingestion import sample_of
 
 from qa import Archive
+from qa.answering import ReadingChoice
 from qa.question import RetrievalMode
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -31,9 +32,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--distractors", type=Path, help="news articles (JSON Lines) imported beside the seed")
     parser.add_argument("--limit", type=int, default=300, help="how many of their first articles")
+    parser.add_argument(
+        "--newest-for-current",
+        action="store_true",
+        help="answer a current-state question with the newest supported answer (ReadingChoice.newest_for_current)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        archive = Archive.open(Path(folder) / "index")
+        archive = Archive.open(Path(folder) / "index", choice=ReadingChoice(newest_for_current=args.newest_for_current))
         paths = [SEEDS]
         if args.distractors:
             paths.append(sample_of(args.distractors, args.limit, Path(folder)))

@@ -428,7 +428,7 @@ class AnswerFinder:
             if sentence is None:
                 continue
             weight = self.choice.weigh(reading.score, hit.score - best_passage, float(scores[sentence]))
-            options.append(Option(weight, reading, sentence, hit, float(scores[sentence])))
+            options.append(Option(weight, reading, sentence, hit))
         return options
 
     def short_answer(

@@ -45,8 +45,6 @@ class Option:
     sentence: int
     """The index of the candidate sentence that holds the span."""
     hit: Hit
-    sentence_score: float = 0.0
-    """How well that sentence answers the question (``qa.answering.AnswerWeights``)."""
 
 
 @dataclass(frozen=True)
