@@ -7,6 +7,7 @@ Run with ``streamlit run app.py``. ``QA_INDEX`` chooses the index folder (defaul
 
 from __future__ import annotations
 
+import hashlib
 import html
 import os
 from pathlib import Path
@@ -137,15 +138,22 @@ def show_reading(answer: Answer) -> None:
             st.html("<br>".join(html.escape(line) for line in details))
 
 
+def dated_anchor(answer: Answer) -> str:
+    """The prefix of the anchors of one answer's other-date passages, the same on every rerun
+    and different between the answers of a conversation."""
+    source = answer.source.chunk_id if answer.source else ""
+    return "qa-dated-" + hashlib.sha256(f"{answer.question}\n{source}".encode()).hexdigest()[:10]
+
+
 def dated_html(answer: Answer) -> str:
     """ "Newer: … (date)" and "Earlier: David Arachamia (28.03.2022)": the answers that reports of
     other dates give, each date a link to its passage below."""
-    lines, number = [], 0
+    lines, number, anchor = [], 0, dated_anchor(answer)
     for label, entries in (("Newer", answer.newer), ("Earlier", answer.earlier)):
         links = []
         for entry in entries:
             number += 1
-            links.append(f"{html.escape(entry.short)} (<a href='#qa-dated-{number}'>{entry.published:%d.%m.%Y}</a>)")
+            links.append(f"{html.escape(entry.short)} (<a href='#{anchor}-{number}'>{entry.published:%d.%m.%Y}</a>)")
         if links:
             lines.append(f"<div class='qa-{label.lower()}'>{label}: {'; '.join(links)}</div>")
     return "".join(lines)
@@ -156,9 +164,10 @@ def show_other_dates(answer: Answer) -> None:
     if not entries:
         return
     st.html(dated_html(answer))
+    anchor = dated_anchor(answer)
     with st.expander("Where the answers of other dates stand"):
         for number, entry in enumerate(entries, start=1):
-            st.html(f"<a id='qa-dated-{number}'></a>" + source_html(number, entry.source, answer))
+            st.html(f"<a id='{anchor}-{number}'></a>" + source_html(number, entry.source, answer))
 
 
 def show_answer(answer: Answer, archive: Archive) -> None:

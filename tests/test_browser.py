@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, write_article
 from tests.test_app import HOSTILE_ARTICLE
+from tests.test_timing import ISTANBUL
 
 pytestmark = pytest.mark.slow
 
@@ -183,3 +184,28 @@ def test_hostile_article_text_is_shown_never_run(page, tmp_path):
     assert page.evaluate("window.qaHacked") is None
     assert page.locator("script:has-text('qaHacked')").count() == 0
     assert page.locator("img[src='x']").count() == 0
+
+
+def test_an_older_report_with_another_answer_stands_beside_the_answer_and_links_to_its_passage(page, tmp_path):
+    """Imported as a newcomer would: a 2022 report in which David Arachamia leads the Ukrainian
+    delegation. The answer names one leader, the other date's leader stands under it, and its
+    date opens the passage it comes from."""
+    name, title, published, paragraphs = ISTANBUL
+    write_article(tmp_path, name, title, published, paragraphs, tags="Politik")
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(tmp_path / name))
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.get_by_text("1 imported").wait_for(timeout=120_000)
+    ask(page, "Who leads the Ukrainian delegation?")
+    wait_until_idle(page)
+    line = page.locator(".qa-newer, .qa-earlier").last
+    assert line.is_visible()
+    text = line.inner_text()
+    assert text in ("Earlier: David Arachamia (28.03.2022)", "Newer: Rustem Umjerow (18.12.2025)"), text
+    link = line.locator("a").first
+    target = link.get_attribute("href")
+    link.click()
+    passage = page.locator(target).locator("xpath=following-sibling::div[1]")
+    passage.wait_for(state="visible", timeout=10_000)
+    assert ("Arachamia" if text.startswith("Earlier") else "Umjerow") in passage.inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-answer-over-time.png"))
