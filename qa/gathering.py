@@ -72,8 +72,8 @@ class AnswerGroup:
 
 
 def grouped(options: Sequence[Option]) -> list[AnswerGroup]:
-    """``options`` grouped by :func:`same_answer` with the group's best (longest-named) option,
-    groups in the order of their best option's weight."""
+    """``options`` grouped by :func:`same_answer`, each group's options by weight, best first, and
+    the groups in the order of their best option's weight."""
     groups: list[list[Option]] = []
     for option in sorted(options, key=lambda option: option.weight, reverse=True):
         home = next((group for group in groups if same_answer(group[0].reading.text, option.reading.text)), None)

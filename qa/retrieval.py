@@ -105,6 +105,8 @@ class Retriever:
         self.weights = weights or FusionWeights()
         self.passage_scorer = passage_scorer
         self._recent: dict[tuple[object, ...], np.ndarray] = {}
+        """The chunk ids of the newest period, for the one generation and filter last asked
+        (replaced whole, never changed in place: the app's sessions share one retriever)."""
 
     def rank(
         self,
@@ -178,10 +180,10 @@ class Retriever:
             return ranked
         where = replace(question.filter, since=period[0], until=period[1])
         key = (snapshot.generation, where)
-        if key not in self._recent:
-            self._recent.clear()
-            self._recent[key] = snapshot.filtered_chunk_ids(where)
-        recent = self._recent[key]
+        recent = self._recent.get(key)
+        if recent is None:
+            recent = snapshot.filtered_chunk_ids(where)
+            self._recent = {key: recent}
         if allowed is not None:
             recent = np.intersect1d(recent, allowed)
         if len(recent) == 0:

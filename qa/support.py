@@ -21,6 +21,7 @@ finds: English acronyms (IMF, IWF in German) and German compounds of known words
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -79,8 +80,10 @@ class Support:
     signals: SupportSignals | None = None
 
 
+@functools.lru_cache(maxsize=32)
 def article_terms(text: str) -> frozenset[str]:
-    """The stemmed terms of an article, as a question's terms are matched against them."""
+    """The stemmed terms of an article, as a question's terms are matched against them; kept for
+    the last articles, as one question judges the answers of several passages of one article."""
     return frozenset(document_terms(text).split())
 
 
