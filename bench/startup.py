@@ -15,18 +15,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.app_server import running_app  # noqa: E402
+
 QUESTION = "Who leads the Ukrainian delegation?"
 CHROMIUM = Path(os.environ.get("QA_CHROMIUM", "/usr/bin/chromium"))
 
@@ -95,74 +97,35 @@ def served_cli(index: Path, runs: int) -> list[dict[str, float]]:
         server.wait(timeout=60)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def app_start(index: Path, page, cold: bool, pause: float) -> dict[str, float]:
     """Seconds from `streamlit run` to the server answering, the chat box shown, and the
     first answer on screen. The browser is already open, as a user's would be; the question
     is typed ``pause`` seconds after the first script run has finished (a question typed
     while Streamlit runs the script can be lost), as a person reads the page first."""
-    port = free_port()
     env = {**os.environ, "QA_INDEX": str(index)}
     if cold:
         drop_file_cache()
     started = time.perf_counter()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
-        url = f"http://localhost:{port}"
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read() == b"ok":
-                        break
-            except OSError:
-                if server.poll() is not None:
-                    raise SystemExit("streamlit exited before it answered") from None
-                time.sleep(0.05)
-        up = time.perf_counter()
-        page.goto(url)
-        box = page.get_by_test_id("stChatInputTextArea")
-        box.wait_for(timeout=300_000)
-        shown = time.perf_counter()
-        page.wait_for_function(
-            "() => document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState === 'notRunning'",
-            timeout=300_000,
-        )
-        ready = time.perf_counter()
-        time.sleep(pause)
-        box.fill(QUESTION)
-        box.press("Enter")
-        entered = time.perf_counter()
-        page.locator(".qa-answer, .qa-nothing").first.wait_for(timeout=300_000)
-        answered = time.perf_counter()
+        with running_app(env, timeout=300) as url:
+            up = time.perf_counter()
+            page.goto(url)
+            box = page.get_by_test_id("stChatInputTextArea")
+            box.wait_for(timeout=300_000)
+            shown = time.perf_counter()
+            page.wait_for_function(
+                "() => document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState === 'notRunning'",
+                timeout=300_000,
+            )
+            ready = time.perf_counter()
+            time.sleep(pause)
+            box.fill(QUESTION)
+            box.press("Enter")
+            entered = time.perf_counter()
+            page.locator(".qa-answer, .qa-nothing").first.wait_for(timeout=300_000)
+            answered = time.perf_counter()
     finally:
         page.close()
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
     return {
         "server answering": up - started,
         "chat box shown": shown - started,

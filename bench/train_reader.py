@@ -54,9 +54,11 @@ class Example:
     question: str
     context: str
     answer_start: int | None
+    """Where the answer starts in ``context``; ``None`` where the passage does not answer."""
     answer_text: str | None
     language: str
     source: str
+    """The file it came from, or the kind of negative made from it."""
 
 
 def read_squad(path: Path, language: str) -> list[Example]:

@@ -18,7 +18,7 @@ from qa.chunking import Chunker, ChunkingConfig
 from qa.embedding import Embedder, shared_embedder
 from qa.fanout import PassageEncoder
 from qa.importing import DEFAULT_BATCH_ARTICLES, Importer, ImportProgress, ProgressCallback
-from qa.question import Question, QuestionAnalyser, RetrievalMode, now_in_berlin
+from qa.question import Question, QuestionAnalyser, RetrievalMode, Scope, now_in_berlin
 from qa.reading import Reader, shared_reader
 from qa.records import Answer, Article, Hit, ImportOutcome, ImportReport, ImportStatus, Teaser
 from qa.retrieval import OVERFETCH, FusionWeights, Retriever, best_per_article
@@ -286,17 +286,8 @@ class Archive:
         """``question`` as :meth:`search` and :meth:`ask` read it: language, terms and their
         translations, the kind of answer asked for, the time named and how it applies, the
         conversation it continues, the query vector (see ``qa.question``)."""
-        return self._questions.analyse(
-            question,
-            self.store.snapshot(),
-            since=since,
-            until=until,
-            tags=tags,
-            mode=mode,
-            history=history,
-            outlets=outlets,
-            collapse=collapse,
-        )
+        scope = Scope(since, until, tuple(tags or ()), RetrievalMode(mode), tuple(outlets or ()), collapse)
+        return self._questions.analyse(question, self.store.snapshot(), scope, history=history)
 
     def search(
         self,
@@ -317,19 +308,18 @@ class Archive:
         ``collapse=False`` lists every copy as a hit of its own.
         """
         snapshot = self.store.snapshot()
-        asked = self._questions.analyse(
-            question, snapshot, since=since, until=until, tags=tags, mode=mode, outlets=outlets, collapse=collapse
-        )
+        scope = Scope(since, until, tuple(tags or ()), RetrievalMode(mode), tuple(outlets or ()), collapse)
+        asked = self._questions.analyse(question, snapshot, scope)
         return self._retriever.search(asked, k, snapshot)
 
     def ask(
         self,
         question: str,
         k: int = 5,
+        history: Sequence[Answer] = (),
         since: datetime | None = None,
         until: datetime | None = None,
         tags: Sequence[str] | None = None,
-        history: Sequence[Answer] = (),
         min_relevance: float = MIN_RELEVANCE,
         mode: RetrievalMode | str = RetrievalMode.HYBRID,
         source_gap: float = SOURCE_GAP,
@@ -351,17 +341,8 @@ class Archive:
         and listed once, as :meth:`search` shows them, unless ``collapse`` is False.
         """
         snapshot = self.store.snapshot()
-        asked = self._questions.analyse(
-            question,
-            snapshot,
-            since=since,
-            until=until,
-            tags=tags,
-            mode=mode,
-            history=history,
-            outlets=outlets,
-            collapse=collapse,
-        )
+        scope = Scope(since, until, tuple(tags or ()), RetrievalMode(mode), tuple(outlets or ()), collapse)
+        asked = self._questions.analyse(question, snapshot, scope, history=history)
         passage_count = max(ANSWER_PASSAGES, k)
         fetch = passage_count * OVERFETCH
         ranked = self._retriever.chunks(asked, fetch, snapshot)

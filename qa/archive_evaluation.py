@@ -40,9 +40,12 @@ BUCKETS = 10
 
 @dataclass(frozen=True)
 class ArchiveQuestion:
+    """One question of an archive-style set (``newsqa_dev.jsonl``'s format), in one form and language."""
+
     qid: str
     text: str
     article_id: str | None
+    """The gold article; ``None`` for a question the archive cannot answer."""
     answers: tuple[str, ...]
     answerable: bool
     near_miss: bool = False

@@ -796,20 +796,18 @@ class Embedder:
         return self._question_tokens([question])[0]
 
     def _question_tokens(self, questions: Sequence[str]) -> list[TokenVectors]:
-        return self._cached(
-            self._token_cache,
-            self.token_cache_size,
-            [QUERY_PREFIX + question for question in questions],
-            lambda missing: self._encode_tokens(missing, QUERY_PREFIX),
-        )
+        return self._cached_tokens(questions, QUERY_PREFIX)
 
     def embed_sentence_tokens(self, sentences: Sequence[str]) -> list[TokenVectors]:
         """Sentences as passages, each with its pieces in context: short and often seen again, so cached."""
+        return self._cached_tokens(sentences, PASSAGE_PREFIX)
+
+    def _cached_tokens(self, texts: Sequence[str], prefix: str) -> list[TokenVectors]:
         return self._cached(
             self._token_cache,
             self.token_cache_size,
-            [PASSAGE_PREFIX + s for s in sentences],
-            lambda missing: self._encode_tokens(missing, PASSAGE_PREFIX),
+            [prefix + text for text in texts],
+            lambda missing: self._encode_tokens(missing, prefix),
         )
 
     def embed_passages(self, passages: Sequence[str], on_batch: Callable[[int], None] | None = None) -> np.ndarray:

@@ -36,6 +36,20 @@ class RetrievalMode(StrEnum):
     HYBRID = "hybrid"
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What the caller asks a question over: a time span, tags and outlets (empty: all), the
+    retrieval mode, and whether a story's copies count once. A time the question names itself
+    is read into :class:`Question`; a span set here wins over it."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    tags: tuple[str, ...] = ()
+    mode: RetrievalMode = RetrievalMode.HYBRID
+    outlets: tuple[str, ...] = ()
+    collapse: bool = True
+
+
 class AnswerKind(StrEnum):
     PERSON = "person"
     TIME = "time"
@@ -314,19 +328,16 @@ class QuestionAnalyser:
         self,
         text: str,
         snapshot: StoreView,
+        scope: Scope | None = None,
         *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        tags: Sequence[str] | None = None,
-        mode: RetrievalMode | str = RetrievalMode.HYBRID,
         history: Sequence[Answer] = (),
         vector: np.ndarray | None = None,
-        outlets: Sequence[str] | None = None,
-        collapse: bool = True,
     ) -> Question:
         """``text`` read in the conversation ``history`` (earlier answers, oldest first), over
-        the archive as ``snapshot`` holds it; ``vector`` is the question's query vector where the
-        caller has already embedded it (alone, not blended)."""
+        the archive as ``snapshot`` holds it, within ``scope``; ``vector`` is the question's query
+        vector where the caller has already embedded it (alone, not blended)."""
+        scope = scope or Scope()
+        since, until, tags = scope.since, scope.until, scope.tags
         if since and until and since > until:
             raise ValueError(f"since ({since:%Y-%m-%d}) is after until ({until:%Y-%m-%d})")
         continued = follow_up(text, history)
@@ -334,7 +345,6 @@ class QuestionAnalyser:
         searched = f"{text} {context}" if context else text
         language = language_of(text)
         translated = translations(searched, self.dictionary) if language is Language.ENGLISH else {}
-        tags = tuple(tags or ())
         newest_article = snapshot.counts().newest_article
         newest = datetime.fromisoformat(newest_article) if newest_article else None
         since, until, prefer, when = self._read_time(text, snapshot, newest, since, until, tags)
@@ -342,7 +352,7 @@ class QuestionAnalyser:
         return Question(
             text=text,
             language=language,
-            mode=RetrievalMode(mode),
+            mode=scope.mode,
             vector=self._vector(text, context, vector),
             terms=LexicalQuery.of(searched, self.prefixes, translated),
             words=LexicalQuery.of(text, prefixes=False, translated=translated),
@@ -352,11 +362,11 @@ class QuestionAnalyser:
             since=since,
             until=until,
             tags=tags,
-            outlets=tuple(outlets or ()),
+            outlets=scope.outlets,
             when=when,
             prefer=prefer,
             follow_up=continued,
-            collapse=collapse,
+            collapse=scope.collapse,
             asked_at=self.clock(),
             key_terms=key_terms(without_phrase(text, when.phrase if when else None), translated, snapshot),
             time_relation=time_relation(text, language, named),

@@ -84,7 +84,9 @@ class Article:
     id: str
     title: str
     published: datetime | None
+    """Berlin time; ``None`` where the file gives no date."""
     paragraphs: tuple[str, ...]
+    """The body, paragraph by paragraph, as repaired."""
     tags: tuple[str, ...] = ()
     source: str | None = None
     url: str | None = None

@@ -4,16 +4,13 @@ times from pressing Enter to the answer on screen in test-artifacts/."""
 
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.app_server import AppDidNotStart, running_app
 from tests.conftest import ROOT, write_article
 from tests.test_app import HOSTILE_ARTICLE
 from tests.test_timing import ISTANBUL
@@ -39,42 +36,16 @@ QUESTIONS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
-    port = free_port()
     env = {**os.environ, "QA_INDEX": str(folder / "index"), "HF_HUB_OFFLINE": "1"}
-    log = (folder / "streamlit.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://localhost:{port}"
-    deadline = time.monotonic() + 120
-    while True:
+    with (folder / "streamlit.log").open("w") as log:
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read() == b"ok":
-                    break
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            pytest.fail(f"streamlit did not start: {(folder / 'streamlit.log').read_text()[-2000:]}")
-        time.sleep(0.5)
-    yield url
-    server.terminate()
-    server.wait(timeout=20)
-    log.close()
+            with running_app(env, log) as url:
+                yield url
+        except AppDidNotStart as error:
+            pytest.fail(f"{error}: {(folder / 'streamlit.log').read_text()[-2000:]}")
 
 
 @pytest.fixture(scope="module")

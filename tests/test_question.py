@@ -8,16 +8,23 @@ import pytest
 
 from qa.lexical import LexicalQuery, document_terms
 from qa.parsing import BERLIN
-from qa.question import AnswerKind, QuestionAnalyser, RetrievalMode
+from qa.question import AnswerKind, QuestionAnalyser, RetrievalMode, Scope
 from qa.words import Language, language_of, word_parts, words
 from tests.conftest import import_articles
 from tests.test_translation import ENTRIES, write_dictd
+
+HARBOUR_REPORTS = (
+    ("old.txt", "Hafen alt", "10.11.2025 - 09:00:00", ["Der Hafen meldete 40 Schiffe."]),
+    ("new.txt", "Hafen neu", "12.12.2025 - 09:00:00", ["Der Hafen meldete 75 Schiffe."]),
+)
+"""Two harbour reports a month apart: a question naming the month finds one of them."""
 
 
 def test_an_english_question_is_read_once_with_its_translations(tmp_path, archive, embedder):
     dictionary = write_dictd(tmp_path / "eng-deu", ENTRIES)
     analyser = QuestionAnalyser(embedder, dictionary)
-    asked = analyser.analyse("Who will negotiate for the delegation?", archive.store.snapshot(), mode="bm25")
+    scope = Scope(mode=RetrievalMode.BM25)
+    asked = analyser.analyse("Who will negotiate for the delegation?", archive.store.snapshot(), scope)
     assert asked.language is Language.ENGLISH
     assert asked.kind is AnswerKind.PERSON
     assert asked.mode is RetrievalMode.BM25
@@ -49,12 +56,7 @@ def test_a_follow_up_carries_its_context_into_terms_and_vector(seed_archive):
 
 @pytest.mark.slow
 def test_the_time_a_question_names_is_applied_in_its_analysis(archive, tmp_path):
-    import_articles(
-        archive,
-        tmp_path / "in",
-        ("old.txt", "Hafen alt", "10.11.2025 - 09:00:00", ["Der Hafen meldete 40 Schiffe."]),
-        ("new.txt", "Hafen neu", "12.12.2025 - 09:00:00", ["Der Hafen meldete 75 Schiffe."]),
-    )
+    import_articles(archive, tmp_path / "in", *HARBOUR_REPORTS)
     asked = archive.analyse("Wie viele Schiffe meldete der Hafen im November?")
     assert asked.when.restrict and asked.since.month == 11 and asked.until.month == 11
     assert asked.kind is AnswerKind.NUMBER and asked.filtered

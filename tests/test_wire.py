@@ -23,6 +23,14 @@ def version(number: int, **changes) -> dict:
     return {**entry(), "version": number, **changes}
 
 
+@pytest.fixture
+def inbox(tmp_path: Path) -> Path:
+    """An empty folder to import from."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    return folder
+
+
 def write_json(folder: Path, name: str, data: object) -> Path:
     path = folder / name
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
@@ -115,14 +123,12 @@ def test_xml_that_is_not_newsml_says_what_it_is(tmp_path):
 
 
 @pytest.mark.slow
-def test_wire_files_import_beside_others_and_private_text_is_never_found(archive, tmp_path):
-    folder = tmp_path / "in"
-    folder.mkdir()
-    (folder / "entry.xml").write_bytes((FIXTURES / "entry.xml").read_bytes())
-    (folder / "hostile.xml").write_text(XXE, encoding="utf-8")
+def test_wire_files_import_beside_others_and_private_text_is_never_found(archive, inbox):
+    (inbox / "entry.xml").write_bytes((FIXTURES / "entry.xml").read_bytes())
+    (inbox / "hostile.xml").write_text(XXE, encoding="utf-8")
     lines = [json.dumps(version(1, urn="urn:newsml:dpa.com:20090101:250304-99-000002"), ensure_ascii=False)]
-    (folder / "feed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    report = archive.import_paths([folder])
+    (inbox / "feed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = archive.import_paths([inbox])
     assert report.imported == 2 and report.failed == 1
     (failed,) = [o for o in report.outcomes if o.status is ImportStatus.FAILED]
     assert failed.source.endswith("hostile.xml") and "unsafe XML" in failed.reason
@@ -157,12 +163,10 @@ def test_a_newer_version_replaces_and_an_older_one_changes_nothing(archive, tmp_
 
 
 @pytest.mark.slow
-def test_versions_arriving_out_of_order_keep_the_newest(archive, tmp_path):
-    folder = tmp_path / "in"
-    folder.mkdir()
-    write_json(folder, "a-v3.json", version(3, headline="Dritte Fassung: Rekord im Hafen"))
-    write_json(folder, "b-v2.json", version(2, headline="Zweite Fassung: Rekord im Hafen"))
-    report = archive.import_paths([folder])
+def test_versions_arriving_out_of_order_keep_the_newest(archive, inbox):
+    write_json(inbox, "a-v3.json", version(3, headline="Dritte Fassung: Rekord im Hafen"))
+    write_json(inbox, "b-v2.json", version(2, headline="Zweite Fassung: Rekord im Hafen"))
+    report = archive.import_paths([inbox])
     assert report.imported == 1
     assert [o.reason for o in report.outcomes if o.status is ImportStatus.UNCHANGED] == [
         "older version 2, kept version 3"
@@ -206,14 +210,12 @@ def test_an_embargoed_story_is_stored_but_searched_only_once_the_embargo_ends(tm
 
 
 @pytest.mark.slow
-def test_sources_say_where_they_come_from_and_can_be_kept_to_one_outlet(archive, tmp_path):
+def test_sources_say_where_they_come_from_and_can_be_kept_to_one_outlet(archive, inbox):
     from tests.conftest import write_article
 
-    folder = tmp_path / "in"
-    folder.mkdir()
-    write_json(folder, "wire.json", version(2, signal="sig:correction"))
-    write_article(folder, "paper.txt", "Hafen Quxlingen", "05.03.2025 - 08:00:00", ["Im Hafen Quxlingen: 75 Schiffe."])
-    archive.import_paths([folder])
+    write_json(inbox, "wire.json", version(2, signal="sig:correction"))
+    write_article(inbox, "paper.txt", "Hafen Quxlingen", "05.03.2025 - 08:00:00", ["Im Hafen Quxlingen: 75 Schiffe."])
+    archive.import_paths([inbox])
     assert dict(archive.outlets()) == {"dpa": 1, "dpa.de": 1}
     question = "Wie viele Containerschiffe liefen in Quxlingen ein?"
     hits = archive.search(question, k=5)
@@ -226,11 +228,9 @@ def test_sources_say_where_they_come_from_and_can_be_kept_to_one_outlet(archive,
 
 
 @pytest.mark.slow
-def test_copies_of_one_story_are_one_hit_with_their_versions_listed(archive, tmp_path):
+def test_copies_of_one_story_are_one_hit_with_their_versions_listed(archive, inbox):
     from tests.conftest import write_article
 
-    folder = tmp_path / "in"
-    folder.mkdir()
     story = [
         "Im Hafen von Quxlingen sind im Februar 75 Containerschiffe eingelaufen, so viele wie nie zuvor.",
         "Das teilte die Hafenchefin Marta Lindqvist am Dienstag mit und sprach von einem historischen Monat.",
@@ -241,12 +241,12 @@ def test_copies_of_one_story_are_one_hit_with_their_versions_listed(archive, tmp
         "Kritik kommt von Anwohnern, die über Lärm in der Nacht klagen und eine Begrenzung der Ladezeiten fordern.",
         "Die Stadt will im Sommer über einen Lärmschutzwall entscheiden, der Hafen hat eine Beteiligung zugesagt.",
     ]
-    write_article(folder, "a.txt", "Rekord im Hafen Quxlingen", "04.03.2025 - 10:00:00", story)
+    write_article(inbox, "a.txt", "Rekord im Hafen Quxlingen", "04.03.2025 - 10:00:00", story)
     edited = [story[0].replace("so viele wie nie zuvor", "ein neuer Rekord"), *story[1:]]
-    write_article(folder, "b.txt", "Hafen Quxlingen meldet Rekord", "04.03.2025 - 12:00:00", edited)
+    write_article(inbox, "b.txt", "Hafen Quxlingen meldet Rekord", "04.03.2025 - 12:00:00", edited)
     other = ["Der Leuchtturm von Quxlingen wird ab Mai renoviert und bleibt bis zum Herbst geschlossen."]
-    write_article(folder, "c.txt", "Leuchtturm wird renoviert", "05.03.2025 - 09:00:00", other)
-    archive.import_paths([folder])
+    write_article(inbox, "c.txt", "Leuchtturm wird renoviert", "05.03.2025 - 09:00:00", other)
+    archive.import_paths([inbox])
     question = "Wie viele Containerschiffe liefen im Februar in Quxlingen ein?"
     hits = archive.search(question, k=3)
     titles = [hit.title for hit in hits]
@@ -265,20 +265,18 @@ def test_copies_of_one_story_are_one_hit_with_their_versions_listed(archive, tmp
 
 
 @pytest.mark.slow
-def test_the_command_line_filters_by_outlet_lists_versions_and_counts_wire_stories(tmp_path):
+def test_the_command_line_filters_by_outlet_lists_versions_and_counts_wire_stories(tmp_path, inbox):
     from click.testing import CliRunner
 
     from qa.cli import main
 
-    folder = tmp_path / "in"
-    folder.mkdir()
-    write_json(folder, "a-wire.json", version(1, embargoed="2999-01-01T00:00:00+01:00"))
-    (folder / "b-entry.xml").write_bytes((FIXTURES / "entry.xml").read_bytes().replace(b'version="1"', b'version="0"'))
+    write_json(inbox, "a-wire.json", version(1, embargoed="2999-01-01T00:00:00+01:00"))
+    (inbox / "b-entry.xml").write_bytes((FIXTURES / "entry.xml").read_bytes().replace(b'version="1"', b'version="0"'))
     reprint = version(1, urn="urn:newsml:dpa.com:20090101:250304-99-000009", creditline="Quxlinger Bote")
-    write_json(folder, "c-reprint.json", reprint)
+    write_json(inbox, "c-reprint.json", reprint)
     index = str(tmp_path / "index")
     runner = CliRunner()
-    result = runner.invoke(main, ["import", str(folder), "--index", index, "--quiet"])
+    result = runner.invoke(main, ["import", str(inbox), "--index", index, "--quiet"])
     assert result.exit_code == 0, result.output
     assert "b-entry.xml: older version 0, kept version 1" in result.stderr
     stats = runner.invoke(main, ["stats", "--index", index]).output

@@ -72,6 +72,7 @@ class StoredOwner:
     published: datetime | None
     tags: tuple[str, ...]
     kind: ChunkKind
+    """An article, or a teaser of one that the archive does not hold."""
     outlet: str | None = None
     wire: WireInfo | None = None
 
