@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import numpy as np
@@ -401,7 +401,8 @@ class QuestionAnalyser:
             return None, None, None, None
         if not window.restrict:
             return None, None, window, window
-        if len(snapshot.filtered_chunk_ids(ChunkFilter(window.since, window.until, tags))) == 0:
+        until = window.until + timedelta(days=window.reported_days) if window.until else None
+        if len(snapshot.filtered_chunk_ids(ChunkFilter(window.since, until, tags))) == 0:
             label = f"nothing was published {window.label}; searched the whole archive"
             return None, None, None, replace(window, label=label, restrict=False)
-        return window.since, window.until, None, window
+        return window.since, until, window if window.reported_days else None, window

@@ -215,6 +215,9 @@ class TimeWindow:
     phrase: str
     label: str
     restrict: bool = True
+    reported_days: int = 0
+    """Days after ``until`` that are searched too, the window's own ranked first: a month's events
+    and figures are often reported weeks later (quarterly results, statistics, court rulings)."""
 
     def contains(self, moment: datetime | None) -> bool:
         if moment is None:
@@ -222,7 +225,8 @@ class TimeWindow:
         return (self.since is None or moment >= self.since) and (self.until is None or moment <= self.until)
 
     def describe(self) -> str:
-        return f'{self.label} (read from "{self.phrase}")'
+        later = f", and reports of the {self.reported_days} days after" if self.reported_days and self.restrict else ""
+        return f'{self.label}{later} (read from "{self.phrase}")'
 
 
 LIKELY = 0.8

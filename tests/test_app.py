@@ -143,7 +143,7 @@ def test_a_time_named_in_the_question_is_applied_and_shown(tmp_path, monkeypatch
     app = start(tmp_path, monkeypatch)
     ask(app, "Wer wird im Dezember 2025 in Miami erwartet?")
     shown = html_of(app)
-    assert "Time: in 12/2025 (read from &quot;im Dezember 2025&quot;)" in shown
+    assert "Time: in 12/2025, and reports of the 92 days after (read from &quot;im Dezember 2025&quot;)" in shown
     assert "<div class='qa-answer'>" in shown
     ask(app, "Wer wurde im Juli 2020 in Miami erwartet?")
     assert "nothing was published in 07/2020; searched the whole archive" in html_of(app)

@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 import pytest
 
-from qa.dates import day_bounds, time_window
+from qa.dates import MONTH_REPORTED_DAYS, day_bounds, time_window
 from qa.parsing import BERLIN
 from tests.conftest import import_articles, write_article
 
@@ -86,14 +86,40 @@ def test_a_question_that_names_a_time_is_answered_from_that_time(archive, tmp_pa
     archive.import_paths([folder])
     answer = archive.ask("Wie viele Schiffe meldete der Hafen von Quxlingen im November?")
     assert "40 Schiffe" in answer.sentence
-    assert answer.when.restrict and "11/2025" in answer.when.describe()
-    assert {hit.title for hit in answer.sources} == {"Hafen alt"}
+    assert answer.when.restrict and "11/2025, and reports of the 92 days after" in answer.when.describe()
+    assert answer.source.title == "Hafen alt" and answer.sources[0].title == "Hafen alt"
     answer = archive.ask("Wie viele Schiffe meldete der Hafen von Quxlingen im Dezember?")
     assert "75 Schiffe" in answer.sentence
     empty = archive.ask("Wie viele Schiffe meldete der Hafen von Quxlingen im Juli 2020?")
     assert "nothing was published" in empty.when.label and empty.sources
     explicit = day_bounds(date(2025, 12, 1), None)
     assert archive.ask("Schiffe in Quxlingen im November?", since=explicit[0]).when is None
+
+
+def test_a_named_month_reaches_the_reports_of_the_weeks_after_it_and_ranks_its_own_first():
+    window = time_window("Wie viele Frachter liefen im Januar 2026 ein?", ANCHOR)
+    assert window.restrict and window.reported_days == MONTH_REPORTED_DAYS > 0
+    assert "in 01/2026, and reports of the 92 days after" in window.describe()
+    assert time_window("Was geschah letzte Woche?", ANCHOR).reported_days == 0
+
+
+@pytest.mark.slow
+def test_a_month_is_answered_from_a_report_published_after_it(archive, tmp_path):
+    import_articles(
+        archive,
+        tmp_path / "in",
+        ("january.txt", "Leuchtturm", "12.01.2026 - 09:00:00", ["Der Leuchtturm von Quxlingen wird gestrichen."]),
+        (
+            "quarter.txt",
+            "Quartalsbilanz des Hafens",
+            "18.02.2026 - 11:00:00",
+            ["Im Januar 2026 liefen im Hafen von Quxlingen 52 Frachter ein, meldete die Hafenbehörde."],
+        ),
+        ("may.txt", "Hafen im Mai", "20.05.2026 - 11:00:00", ["Im Mai liefen in Quxlingen 61 Frachter ein."]),
+    )
+    answer = archive.ask("Wie viele Frachter liefen im Januar 2026 in Quxlingen ein?")
+    assert answer.when.restrict and "52 Frachter" in answer.sentence
+    assert "Hafen im Mai" not in {hit.title for hit in answer.sources}
 
 
 def test_a_date_without_a_time_is_shown_without_midnight():

@@ -1,7 +1,7 @@
 """The query stage: a question is read once, and the stages after it read what it decided."""
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
@@ -58,7 +58,8 @@ def test_a_follow_up_carries_its_context_into_terms_and_vector(seed_archive):
 def test_the_time_a_question_names_is_applied_in_its_analysis(archive, tmp_path):
     import_articles(archive, tmp_path / "in", *HARBOUR_REPORTS)
     asked = archive.analyse("Wie viele Schiffe meldete der Hafen im November?")
-    assert asked.when.restrict and asked.since.month == 11 and asked.until.month == 11
+    assert asked.when.restrict and asked.since.month == 11 and asked.when.until.month == 11
+    assert asked.until == asked.when.until + timedelta(days=asked.when.reported_days) and asked.prefer == asked.when
     assert asked.kind is AnswerKind.NUMBER and asked.filtered
     assert any(line.startswith("Time: in 11/2025") for line in asked.describe())
     caller = datetime(2025, 12, 1, tzinfo=BERLIN)
