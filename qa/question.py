@@ -392,8 +392,9 @@ class QuestionAnalyser:
         tags: tuple[str, ...],
     ) -> tuple[datetime | None, datetime | None, TimeWindow | None, TimeWindow | None]:
         """``since``, ``until``, the window to prefer, and the window as applied, for a question
-        that names a time. Filters the caller set win; a window that holds no article is
-        reported and not applied, so a question is never answered from an empty archive."""
+        that names a time. Filters the caller set win; a window whose own days hold no article is
+        reported and not applied, so a question is never answered from an empty archive, nor
+        from later reports alone on a time the archive does not cover."""
         if since or until:
             return since, until, None, None
         window = time_window(text, newest)
@@ -401,8 +402,9 @@ class QuestionAnalyser:
             return None, None, None, None
         if not window.restrict:
             return None, None, window, window
-        until = window.until + timedelta(days=window.reported_days) if window.until else None
-        if len(snapshot.filtered_chunk_ids(ChunkFilter(window.since, until, tags))) == 0:
+        if len(snapshot.filtered_chunk_ids(ChunkFilter(window.since, window.until, tags))) == 0:
             label = f"nothing was published {window.label}; searched the whole archive"
             return None, None, None, replace(window, label=label, restrict=False)
-        return window.since, until, window if window.reported_days else None, window
+        if not window.reported_days or window.until is None:
+            return window.since, window.until, None, window
+        return window.since, window.until + timedelta(days=window.reported_days), window, window

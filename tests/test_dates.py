@@ -120,6 +120,8 @@ def test_a_month_is_answered_from_a_report_published_after_it(archive, tmp_path)
     answer = archive.ask("Wie viele Frachter liefen im Januar 2026 in Quxlingen ein?")
     assert answer.when.restrict and "52 Frachter" in answer.sentence
     assert "Hafen im Mai" not in {hit.title for hit in answer.sources}
+    before = archive.analyse("Wie viele Frachter liefen im Dezember 2025 in Quxlingen ein?")
+    assert before.when.label == "nothing was published in 12/2025; searched the whole archive" and not before.filtered
 
 
 def test_a_date_without_a_time_is_shown_without_midnight():
