@@ -31,10 +31,10 @@ PREFERRED_TIME_BONUS = 0.3
 """Added to the score of a chunk published in the time a question names where later reports are
 searched too: a year on its own (all the archive), a month (the 92 days after it as well, see
 ``TimeWindow.reported_days``). On the news dev set's answerable questions (both forms and
-languages): of 95 that name a year, right source 57 at 0.03, 58 at 0.1, 60 at 0.3 (F1 summed 53.6,
-55.1, 56.2); of 156 that name a month, 110 at 0.03, 113 at 0.15, 115 at 0.3, against 112 with the
-month alone searched. XQuAD's 86 questions that name a time: 78 and 77 of them with the gold
-paragraph first (the month's reports searched, or not), the same at every weight."""
+languages; ``bench/named_times.py``): of 95 that name a year, right source 57 at 0.03, 58 at 0.1,
+60 at 0.3 (F1 summed 53.6, 55.1, 56.2); of 154 that name a month, 110 at 0.03, 113 at 0.15, 115
+at 0.3, against 112 with the month alone searched. XQuAD's 86 questions that name a time have
+their paragraph first as often at every weight (78)."""
 
 
 @dataclass(frozen=True)
