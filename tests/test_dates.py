@@ -103,20 +103,22 @@ def test_a_named_month_reaches_the_reports_of_the_weeks_after_it_and_ranks_its_o
     assert time_window("Was geschah letzte Woche?", ANCHOR).reported_days == 0
 
 
+REPORTED_LATER = (
+    ("january.txt", "Leuchtturm", "12.01.2026 - 09:00:00", ["Der Leuchtturm von Quxlingen wird gestrichen."]),
+    (
+        "quarter.txt",
+        "Quartalsbilanz des Hafens",
+        "18.02.2026 - 11:00:00",
+        ["Im Januar 2026 liefen im Hafen von Quxlingen 52 Frachter ein, meldete die Hafenbehörde."],
+    ),
+    ("may.txt", "Hafen im Mai", "20.05.2026 - 11:00:00", ["Im Mai liefen in Quxlingen 61 Frachter ein."]),
+)
+"""January's figure is reported in February; May is beyond the 92 days after January."""
+
+
 @pytest.mark.slow
 def test_a_month_is_answered_from_a_report_published_after_it(archive, tmp_path):
-    import_articles(
-        archive,
-        tmp_path / "in",
-        ("january.txt", "Leuchtturm", "12.01.2026 - 09:00:00", ["Der Leuchtturm von Quxlingen wird gestrichen."]),
-        (
-            "quarter.txt",
-            "Quartalsbilanz des Hafens",
-            "18.02.2026 - 11:00:00",
-            ["Im Januar 2026 liefen im Hafen von Quxlingen 52 Frachter ein, meldete die Hafenbehörde."],
-        ),
-        ("may.txt", "Hafen im Mai", "20.05.2026 - 11:00:00", ["Im Mai liefen in Quxlingen 61 Frachter ein."]),
-    )
+    import_articles(archive, tmp_path / "in", *REPORTED_LATER)
     answer = archive.ask("Wie viele Frachter liefen im Januar 2026 in Quxlingen ein?")
     assert answer.when.restrict and "52 Frachter" in answer.sentence
     assert "Hafen im Mai" not in {hit.title for hit in answer.sources}
