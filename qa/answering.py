@@ -20,6 +20,7 @@ from typing import ClassVar
 import numpy as np
 
 from qa.chunking import split_sentences
+from qa.consistency import contradiction
 from qa.conversation import CONTEXT_WEIGHT
 from qa.embedding import Embedder, TokenVectors
 from qa.gathering import AnswerGroup, Option, answer_timeline, grouped, published_order
@@ -27,6 +28,7 @@ from qa.lexical import NAME_PATTERN, LexicalQuery, document_terms, is_stopword
 from qa.question import AnswerKind, Question
 from qa.reading import Passage, Reader, Reading
 from qa.records import Answer, DatedAnswer, Hit, Span
+from qa.spans import tidied
 from qa.support import Support, SupportJudge
 from qa.timing import TimeRelation
 from qa.words import prefix_stem, word_matches, words
@@ -349,13 +351,22 @@ class AnswerFinder:
             return nothing
         scores = features @ self.weights.vector()
         readings = self.readings(question, passages, full_text)
-        groups = grouped(self.options(passages, candidates, scores, readings))
+        options = self.options(passages, candidates, scores, readings)
+        contradicted = {
+            id(o): contradiction(question, o.reading.text or "", o.hit.published, following(o, full_text))
+            for o in options
+        }
+        groups = grouped([o for o in options if contradicted[id(o)] is None])
 
         def supported(option: Option) -> bool:
             support = self.support(question, option, readings, passages, full_text)
             return support.confidence >= self.judge.weights.threshold
 
         short = self.short_answer(question, groups, supported)
+        dropped = sorted((o for o in options if contradicted[id(o)]), key=lambda o: o.weight, reverse=True)
+        if short is None and dropped and self.reader is not None and self.judge.decline:
+            reason = f"the closest answer does not fit the question: {contradicted[id(dropped[0])]}"
+            return replace(nothing, declined=reason, confidence=0.0)
         support = None
         if self.reader is not None:
             support = self.support(question, short, readings, passages, full_text)
@@ -400,12 +411,17 @@ class AnswerFinder:
         return self.judge.judge(question, signals, hit.title)
 
     def readings(self, question: Question, passages: Sequence[Hit], full_text: Callable[[Hit], str]) -> list[Reading]:
-        """The reader's best span in each of the first :attr:`ReadingChoice.passages` passages
-        (for a who-question, moved to the name in apposition, see :func:`appositive_name`)."""
+        """The reader's best span in each of the first :attr:`ReadingChoice.passages` passages,
+        tidied (see ``qa.spans``; for a who-question, moved to the name in apposition, see
+        :func:`appositive_name`)."""
         if self.reader is None:
             return []
-        read = [_passage(hit, full_text) for hit in passages[: self.choice.passages]]
-        readings = self.reader.read(question.text, read)
+        reading_from = passages[: self.choice.passages]
+        read = [_passage(hit, full_text) for hit in reading_from]
+        readings = [
+            tidied(reading, read[reading.passage], full_text(reading_from[reading.passage]))
+            for reading in self.reader.read(question.text, read)
+        ]
         if question.kind is AnswerKind.PERSON:
             readings = [appositive_name(reading, read[reading.passage]) for reading in readings]
         return readings
@@ -540,6 +556,14 @@ def appositive_name(reading: Reading, passage: Passage) -> Reading:
         return reading
     first, last = end + following.start(1), end + following.end(1)
     return replace(reading, span=Span(passage.offset + first, passage.offset + last), text=passage.text[first:last])
+
+
+def following(option: Option, full_text: Callable[[Hit], str]) -> str:
+    """The few characters of the article after an option's span."""
+    if option.reading.span is None:
+        return ""
+    end = option.reading.span.end
+    return full_text(option.hit)[end : end + 24]
 
 
 def relevant_sources(sources: Sequence[Hit], answer_source: Hit | None, gap: float = SOURCE_GAP) -> tuple[Hit, ...]:

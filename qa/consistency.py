@@ -1,0 +1,108 @@
+"""Whether a short answer contradicts the question it answers.
+
+The reader finds the likeliest span of a passage, and a passage near the question often holds a
+span of the right type and the wrong meaning: "etwa 640 Euro" for "How heavy was the stolen
+coin?", "12. Januar 2025" from a 2024 report for "When did the museum open?". Such an answer
+is dropped, whatever its score, and another passage's answer is taken, or none:
+
+- a measure in another dimension than the one asked: a sum of money for a weight, a distance
+  for a sum of money (a bare number contradicts nothing);
+- for a question about a past event, a year after the report the answer stands in: a report
+  does not date a past event after its own publication;
+- for a who-question, a name whose head the question itself holds ("Las Vegas Raiders" for
+  "Who became the Raiders' head coach?").
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+
+from qa.question import AnswerKind, Question
+from qa.timing import TimeRelation
+from qa.words import words
+
+
+class Dimension(StrEnum):
+    MONEY = "a sum of money"
+    WEIGHT = "a weight"
+    LENGTH = "a distance or length"
+    DURATION = "a span of time"
+    PERCENT = "a percentage"
+
+
+_UNITS: dict[Dimension, str] = {
+    Dimension.MONEY: r"euro|eur|€|\$|dollar|us-dollar|franken|rubel|yen|yuan|cent|pfund|pound|pounds",
+    Dimension.WEIGHT: r"kg|kilo|kilogramm|kilogram|kilograms|gramm|grams?|g|tonnen|tonne|tons?|t|pfund|pounds?",
+    Dimension.LENGTH: r"km|kilometer|kilometern|kilometres?|kilometers?|m|meter|metern|metres?|meters?|cm|zentimeter|"
+    r"mm|millimeter|meilen|miles?",
+    Dimension.DURATION: r"sekunden|minuten|stunden|tage|tagen|wochen|monate|monaten|jahre|jahren|jahrzehnte|"
+    r"seconds?|minutes?|hours?|days?|weeks?|months?|years?",
+    Dimension.PERCENT: r"%|prozent|prozentpunkte|percent|per cent",
+}
+_UNIT_PATTERNS = {
+    dimension: re.compile(rf"(?<![\w$€%])(?:{units})(?![\w$€%])", re.IGNORECASE) for dimension, units in _UNITS.items()
+}
+_ASKED: list[tuple[re.Pattern[str], frozenset[Dimension]]] = [
+    (
+        re.compile(r"\bhow heavy\b|\bweigh(?:s|ed)?\b|\bwie schwer\b|\bwiegt\b|\bwog\b|\bgewicht\b", re.IGNORECASE),
+        frozenset({Dimension.WEIGHT}),
+    ),
+    (re.compile(r"\bhow far\b|\bwie weit\b|\bhow tall\b", re.IGNORECASE), frozenset({Dimension.LENGTH})),
+    (re.compile(r"\bhow long\b|\bwie lang\b", re.IGNORECASE), frozenset({Dimension.LENGTH, Dimension.DURATION})),
+    (re.compile(r"\bwie lange\b|\bfor how long\b", re.IGNORECASE), frozenset({Dimension.DURATION})),
+    (
+        re.compile(
+            r"\bhow much (?:money|did \S+ cost|does \S+ cost)|\bhow expensive\b|\bwie teuer\b|\bwie viel geld\b"
+            r"|\bwhat (?:price|salary|fine)\b|\bwie viel kostet\b|\bwie viel kostete\b",
+            re.IGNORECASE,
+        ),
+        frozenset({Dimension.MONEY}),
+    ),
+    (
+        re.compile(
+            r"\bwhat (?:percentage|percent|share|proportion)\b|\bwie viel prozent\b|\bwelchen anteil\b",
+            re.IGNORECASE,
+        ),
+        frozenset({Dimension.PERCENT}),
+    ),
+]
+_NEXT_WORD = re.compile(r"^\s*([\w$€%]+)")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+
+
+def asked_dimensions(question: str) -> frozenset[Dimension]:
+    """The dimensions a measure answering ``question`` may have; empty where it does not ask for one."""
+    asked: frozenset[Dimension] = frozenset()
+    for pattern, dimensions in _ASKED:
+        if pattern.search(question):
+            asked |= dimensions
+    return asked
+
+
+def span_dimensions(span: str) -> frozenset[Dimension]:
+    return frozenset(dimension for dimension, pattern in _UNIT_PATTERNS.items() if pattern.search(span))
+
+
+def contradiction(question: Question, span: str, published: datetime | None, after: str = "") -> str | None:
+    """Why ``span`` (read in a report ``published`` then, ``after`` the text that follows it)
+    cannot answer ``question`` (see the module's docstring), or None. A measure's unit may
+    follow the span: "3,75 Millionen" Euro."""
+    asked = asked_dimensions(question.text)
+    unit = _NEXT_WORD.match(after)
+    found = span_dimensions(f"{span} {unit.group(1)}" if unit else span)
+    if asked and found and not asked & found:
+        return f"“{span}” is {sorted(found)[0]}, not {' or '.join(sorted(asked))}"
+    if question.kind is AnswerKind.PERSON and _repeats_question(question.text, span):
+        return f"“{span}” is named in the question itself, not the person it asks for"
+    past_event = question.kind is AnswerKind.TIME and question.time_relation is TimeRelation.EVENT
+    if past_event and published is not None and any(int(year) > published.year for year in _YEAR.findall(span)):
+        return f"“{span}” lies after the report it stands in ({published:%d.%m.%Y}), for a past event"
+    return None
+
+
+def _repeats_question(question: str, span: str) -> bool:
+    """Whether the name ``span`` ends in (its head: "Raiders" in "Las Vegas Raiders") is a word of the question."""
+    found = words(span)
+    return bool(found) and found[-1].lower() in {word.lower() for word in words(question)}

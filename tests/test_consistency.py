@@ -1,0 +1,97 @@
+from datetime import datetime
+
+import pytest
+
+from qa.consistency import Dimension, asked_dimensions, contradiction, span_dimensions
+from tests.conftest import import_articles
+
+REPORT = datetime(2024, 10, 2, 9, 30)
+
+
+@pytest.mark.parametrize(
+    ("question", "dimensions"),
+    [
+        ("How heavy was the coin stolen from the Bode-Museum?", {Dimension.WEIGHT}),
+        ("Wie weit flog Stefan Kraft in Vikersund?", {Dimension.LENGTH}),
+        ("How long was the tunnel under the headquarters?", {Dimension.LENGTH, Dimension.DURATION}),
+        ("Wie lange dauerte der Streik?", {Dimension.DURATION}),
+        ("What percentage voted yes?", {Dimension.PERCENT}),
+        ("How many died in the attack?", set()),
+        ("Who leads the Ukrainian delegation?", set()),
+    ],
+)
+def test_the_dimension_a_question_asks_a_measure_in(question, dimensions):
+    assert asked_dimensions(question) == dimensions
+
+
+@pytest.mark.parametrize(
+    ("span", "dimensions"),
+    [
+        ("etwa 640 Euro", {Dimension.MONEY}),
+        ("100 Kilogramm", {Dimension.WEIGHT}),
+        ("253,5 Meter", {Dimension.LENGTH}),
+        ("51,2 Prozent", {Dimension.PERCENT}),
+        ("zwei Wochen", {Dimension.DURATION}),
+        ("3,75 Millionen", set()),
+        ("Brunngasse 23", set()),
+    ],
+)
+def test_the_dimension_of_a_measure(span, dimensions):
+    assert span_dimensions(span) == dimensions
+
+
+def test_an_answer_in_another_dimension_contradicts_the_question(seed_archive):
+    heavy = seed_archive.analyse("How heavy was the coin stolen from the Bode-Museum?")
+    assert "a sum of money, not a weight" in contradiction(heavy, "etwa 640 Euro", REPORT)
+    assert contradiction(heavy, "100 Kilogramm", REPORT) is None
+    assert contradiction(heavy, "100", REPORT) is None
+
+
+def test_a_who_question_is_not_answered_with_a_name_it_holds(seed_archive):
+    coach = seed_archive.analyse("Who became the Raiders' permanent head coach after Jon Gruden?")
+    assert "named in the question" in contradiction(coach, "Las Vegas Raiders", REPORT)
+    assert "named in the question" in contradiction(coach, "Jon Gruden", REPORT)
+    assert contradiction(coach, "Antonio Pierce", REPORT) is None
+
+
+def test_a_past_event_is_not_dated_after_its_report(seed_archive):
+    opened = seed_archive.analyse("When did the museum in Potsdam open?")
+    assert "after the report" in contradiction(opened, "12. Januar 2025", REPORT)
+    assert contradiction(opened, "20. Januar 2017", REPORT) is None
+    planned = seed_archive.analyse("When will the tunnel open?")
+    assert contradiction(planned, "2029", REPORT) is None
+
+
+THEFT = (
+    "coin.txt",
+    "Goldmünze aus dem Bode-Museum gestohlen",
+    "27.03.2017 - 09:12:00",
+    [
+        "Diebe haben in der Nacht die riesige Goldmünze „Big Maple Leaf“ aus dem Berliner Bode-Museum gestohlen. "
+        "Wie schwer der Verlust wiegt, ist klar: Die Münze ist etwa 3,75 Millionen Euro wert, sagte ein Sprecher."
+    ],
+)
+SEARCH = (
+    "search.txt",
+    "Ermittlungen nach Münzdiebstahl",
+    "29.03.2017 - 10:00:00",
+    [
+        "Die Ermittler suchen weiter nach der Goldmünze aus dem Bode-Museum. "
+        "Die Münze wiegt 100 Kilogramm, die Täter brauchten eine Schubkarre."
+    ],
+)
+HEAVY = "How heavy was the gold coin stolen from the Bode-Museum?"
+
+
+def test_a_sum_of_money_is_no_answer_to_how_heavy_even_with_its_unit_after_the_span(archive, tmp_path):
+    import_articles(archive, tmp_path / "articles", THEFT, SEARCH)
+    answer = archive.ask(HEAVY)
+    assert answer.short == "100 Kilogramm"
+    assert all("Millionen" not in dated.short for dated in answer.timeline)
+
+
+def test_the_only_answer_contradicting_the_question_is_declined_with_the_reason(archive, tmp_path):
+    import_articles(archive, tmp_path / "articles", THEFT)
+    answer = archive.ask(HEAVY)
+    assert answer.short is None
+    assert "a sum of money, not a weight" in answer.declined
