@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import Stemmer
 
-from qa.translation import Dictionary
+from qa.translation import Dictionary, german_spellings
 from qa.words import Language, language_of, word_parts
 
 _STOPWORDS = frozenset(
@@ -66,11 +66,16 @@ def document_terms(text: str) -> str:
 
 
 def translations(text: str, dictionary: Dictionary | None) -> dict[str, tuple[str, ...]]:
-    """The German translations of each content word of the English ``text``; words the
-    ``dictionary`` does not know are left out."""
-    if dictionary is None:
-        return {}
-    found = {word: dictionary.translate(word) for word in dict.fromkeys(content_words(text))}
+    """The German for each content word of the English ``text``: its translations in the
+    ``dictionary`` and how German spells it where only the spelling differs (see
+    ``qa.translation.german_spellings``); words with neither are left out."""
+    found: dict[str, tuple[str, ...]] = {}
+    for part in word_parts(text):
+        word = part.lower()
+        if word in _STOPWORDS or word in found:
+            continue
+        translated = dictionary.translate(word) if dictionary is not None else ()
+        found[word] = tuple(dict.fromkeys(translated + german_spellings(part)))
     return {word: translated for word, translated in found.items() if translated}
 
 

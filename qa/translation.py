@@ -69,6 +69,40 @@ def _translations(line: str) -> list[str]:
     return words
 
 
+_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
+_TRANSLITERATION = re.compile(r"shch|zh|kh|sh|ch|ts|v|y")
+_GERMAN_LETTERS = {
+    "shch": "schtsch",
+    "zh": "sch",
+    "kh": "ch",
+    "sh": "sch",
+    "ch": "tsch",
+    "ts": "z",
+    "v": "w",
+    "y": "j",
+}
+"""English transliteration of Cyrillic and its German counterpart: Kinzhal/Kinschal,
+Ivano-Frankivsk/Iwano-Frankiwsk, Kharkiv/Charkiw, Tsarev/Zarew."""
+
+
+def german_spellings(word: str) -> tuple[str, ...]:
+    """How German writes an English question's ``word`` where the spelling alone differs: an
+    ordinal as its number ("20th": "20", German writes "20."), a name transliterated from Cyrillic
+    with German letters ("Kinzhal": "Kinschal", "Zelensky": "Selenskyj"). Only capitalised words
+    are taken for names; () where nothing differs."""
+    ordinal = _ORDINAL.match(word.lower())
+    if ordinal:
+        return (ordinal.group(1),)
+    if not (word[:1].isupper() and word.isalpha() and len(word) >= 4):
+        return ()
+    lowered = word.lower()
+    german = _TRANSLITERATION.sub(
+        lambda m: "yj" if m.group() == "y" and m.end() == len(lowered) else _GERMAN_LETTERS[m.group()], lowered
+    )
+    spellings = [german, "s" + german[1:] if german.startswith("z") else german]
+    return tuple(spelling for spelling in dict.fromkeys(spellings) if spelling != lowered)
+
+
 class Dictionary:
     """An English-German dictd dictionary (FreeDict's has 107,461 words), read once per machine
     into a cached table that each process then looks words up in."""

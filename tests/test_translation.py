@@ -8,8 +8,9 @@ import pytest
 from qa import Archive
 from qa.lexical import LexicalQuery
 from qa.retrieval import FusionWeights
-from qa.translation import Dictionary, DictionaryError, shared_dictionary
+from qa.translation import Dictionary, DictionaryError, german_spellings, shared_dictionary
 from qa.words import Language, language_of
+from tests.conftest import import_articles
 
 _BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
@@ -152,3 +153,43 @@ def test_the_dictionary_is_read_once_into_a_cache_and_again_when_it_changes(tmp_
     changed = write_dictd(tmp_path / "eng-deu", [("negotiate", "negotiate <v>\nfeilschen <v>\n")])
     assert changed.cache_file() != cache
     assert Dictionary(changed.path).translate("negotiate") == ("feilschen",)
+
+
+@pytest.mark.parametrize(
+    ("word", "spellings"),
+    [
+        ("Kinzhal", ("kinschal",)),
+        ("Frankivsk", ("frankiwsk",)),
+        ("Kharkiv", ("charkiw",)),
+        ("Zelensky", ("zelenskyj", "selenskyj")),
+        ("20th", ("20",)),
+        ("71st", ("71",)),
+        ("Berlin", ()),
+        ("delegation", ()),
+    ],
+)
+def test_how_german_spells_an_english_questions_names_and_ordinals(word, spellings):
+    assert german_spellings(word) == spellings
+
+
+def test_a_name_spelt_the_english_way_is_found_in_german_text_and_not_declined(archive, tmp_path):
+    import_articles(
+        archive,
+        tmp_path / "articles",
+        (
+            "kinschal.txt",
+            "Russland setzt erstmals Hyperschallrakete ein",
+            "19.03.2022 - 14:00:00",
+            [
+                "Russland hat nach eigenen Angaben erstmals im Krieg gegen die Ukraine Hyperschallraketen vom Typ "
+                "Kinschal eingesetzt. Getroffen worden sei ein unterirdisches Waffenlager im Dorf Deljatyn im "
+                "Gebiet Iwano-Frankiwsk, teilte das Verteidigungsministerium in Moskau mit."
+            ],
+        ),
+    )
+    question = "Which village in the Ivano-Frankivsk region did the first Kinzhal missile strike hit?"
+    hits = archive.search(question, k=1, mode="bm25")
+    assert hits and "Kinschal" in hits[0].text
+    answer = archive.ask(question)
+    assert answer.declined is None or "no article names" not in answer.declined
+    assert answer.short == "Deljatyn"
