@@ -419,7 +419,7 @@ class AnswerFinder:
         reading_from = passages[: self.choice.passages]
         read = [_passage(hit, full_text) for hit in reading_from]
         readings = [
-            tidied(reading, read[reading.passage], full_text(reading_from[reading.passage]))
+            tidied(reading, read[reading.passage], full_text(reading_from[reading.passage]), question.kind)
             for reading in self.reader.read(question.text, read)
         ]
         if question.kind is AnswerKind.PERSON:

@@ -8,9 +8,7 @@ is dropped, whatever its score, and another passage's answer is taken, or none:
 - a measure in another dimension than the one asked: a sum of money for a weight, a distance
   for a sum of money (a bare number contradicts nothing);
 - for a question about a past event, a year after the report the answer stands in: a report
-  does not date a past event after its own publication;
-- for a who-question, a name whose head the question itself holds ("Las Vegas Raiders" for
-  "Who became the Raiders' head coach?").
+  does not date a past event after its own publication.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from enum import StrEnum
 
 from qa.question import AnswerKind, Question
 from qa.timing import TimeRelation
-from qa.words import words
 
 
 class Dimension(StrEnum):
@@ -94,15 +91,7 @@ def contradiction(question: Question, span: str, published: datetime | None, aft
     found = span_dimensions(f"{span} {unit.group(1)}" if unit else span)
     if asked and found and not asked & found:
         return f"“{span}” is {sorted(found)[0]}, not {' or '.join(sorted(asked))}"
-    if question.kind is AnswerKind.PERSON and _repeats_question(question.text, span):
-        return f"“{span}” is named in the question itself, not the person it asks for"
     past_event = question.kind is AnswerKind.TIME and question.time_relation is TimeRelation.EVENT
     if past_event and published is not None and any(int(year) > published.year for year in _YEAR.findall(span)):
         return f"“{span}” lies after the report it stands in ({published:%d.%m.%Y}), for a past event"
     return None
-
-
-def _repeats_question(question: str, span: str) -> bool:
-    """Whether the name ``span`` ends in (its head: "Raiders" in "Las Vegas Raiders") is a word of the question."""
-    found = words(span)
-    return bool(found) and found[-1].lower() in {word.lower() for word in words(question)}
