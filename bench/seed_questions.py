@@ -37,9 +37,13 @@ def main() -> int:
         action="store_true",
         help="answer a current-state question with the newest supported answer (ReadingChoice.newest_for_current)",
     )
+    parser.add_argument(
+        "--keep-index", type=Path, help="build the index here and reuse it next time (only what changed is embedded)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        archive = Archive.open(Path(folder) / "index", choice=ReadingChoice(newest_for_current=args.newest_for_current))
+        index = args.keep_index or Path(folder) / "index"
+        archive = Archive.open(index, choice=ReadingChoice(newest_for_current=args.newest_for_current))
         paths = [SEEDS]
         if args.distractors:
             paths.append(sample_of(args.distractors, args.limit, Path(folder)))

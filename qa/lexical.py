@@ -67,7 +67,8 @@ def document_terms(text: str) -> str:
 
 def translations(text: str, dictionary: Dictionary | None) -> dict[str, tuple[str, ...]]:
     """The German for each content word of the English ``text``: its translations in the
-    ``dictionary`` and how German spells it where only the spelling differs (see
+    ``dictionary`` (a capitalised plural's also as its singular's: "Greens" is listed as
+    vegetables, "green" as grün) and how German spells it where only the spelling differs (see
     ``qa.translation.german_spellings``); words with neither are left out."""
     found: dict[str, tuple[str, ...]] = {}
     for part in word_parts(text):
@@ -75,6 +76,8 @@ def translations(text: str, dictionary: Dictionary | None) -> dict[str, tuple[st
         if word in _STOPWORDS or word in found:
             continue
         translated = dictionary.translate(word) if dictionary is not None else ()
+        if dictionary is not None and part[:1].isupper() and word.endswith("s") and not word.endswith("ss"):
+            translated += dictionary.translate(word[:-1])
         found[word] = tuple(dict.fromkeys(translated + german_spellings(part)))
     return {word: translated for word, translated in found.items() if translated}
 

@@ -134,6 +134,13 @@ def test_english_words_find_german_text_through_the_dictionary(seed_archive):
     assert FusionWeights().translate
 
 
+def test_a_capitalised_plural_is_also_translated_as_its_singular(seed_archive):
+    translated = dict(seed_archive.analyse("Who led the Greens in the election?").translated)
+    assert "grün" in {word.lower() for word in translated["greens"]}
+    vegetables = dict(seed_archive.analyse("Where are greens sold?").translated).get("greens", ())
+    assert "grün" not in {word.lower() for word in vegetables}
+
+
 def test_an_archive_opened_without_translation_uses_no_dictionary(tmp_path, embedder):
     assert Archive.open(tmp_path / "with", embedder=embedder).stats().dictionary == shared_dictionary().path
     untranslated = Archive.open(tmp_path / "without", embedder=embedder, fusion=FusionWeights(translate=False))
