@@ -10,6 +10,7 @@ and an English question's words also by their German translations (``qa.translat
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -80,6 +81,40 @@ def translations(text: str, dictionary: Dictionary | None) -> dict[str, tuple[st
             translated += dictionary.translate(word[:-1])
         found[word] = tuple(dict.fromkeys(translated + german_spellings(part)))
     return {word: translated for word, translated in found.items() if translated}
+
+
+COMPOUND_LINKS = ("", "s", "n")
+"""The letters German puts between a compound's parts: Welt|bank, Gesundheit|s|minister, Straße|n|bahn."""
+COMPOUND_PARTS = 3
+"""How many of each word's noun translations a compound is tried with."""
+
+
+def with_compounds(
+    text: str, translated: Mapping[str, tuple[str, ...]], frequencies: Callable[[list[str]], Mapping[str, int]]
+) -> dict[str, tuple[str, ...]]:
+    """``translated`` with the German compounds of two adjacent English words that the archive
+    holds (``frequencies`` counts the chunks each stemmed term stands in), added to the second
+    word's: "health minister" → Gesundheitsminister, "World Bank" → Weltbank, "night trains" →
+    Nachtzüge. German writes as one word what English writes as two, and BM25 matches whole
+    terms: neither "Gesundheit" nor "Minister" finds "Gesundheitsminister"."""
+    words = content_words(text)
+    candidates: dict[str, tuple[str, str]] = {}
+    for first, second in itertools.pairwise(words):
+        heads = [word for word in translated.get(first, ()) if word[:1].isupper()][:COMPOUND_PARTS]
+        tails = [word for word in translated.get(second, ()) if word[:1].isupper()][:COMPOUND_PARTS]
+        for head in heads:
+            for tail in tails:
+                for link in COMPOUND_LINKS:
+                    compound = f"{head}{link}{tail.lower()}"
+                    candidates.setdefault(document_terms(compound), (second, compound))
+    if not candidates:
+        return dict(translated)
+    held = frequencies(list(candidates))
+    found = dict(translated)
+    for term, (word, compound) in candidates.items():
+        if held.get(term):
+            found[word] = (*found.get(word, ()), compound)
+    return found
 
 
 PREFIX_LETTERS = 5

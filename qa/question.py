@@ -21,7 +21,7 @@ import numpy as np
 from qa.conversation import CONTEXT_WEIGHT, FollowUp, follow_up
 from qa.dates import time_window
 from qa.embedding import Embedder
-from qa.lexical import LexicalQuery, document_terms, is_stopword, translations
+from qa.lexical import LexicalQuery, document_terms, is_stopword, translations, with_compounds
 from qa.parsing import BERLIN
 from qa.records import Answer, TimeWindow
 from qa.storage import ChunkFilter, StoreView
@@ -344,7 +344,11 @@ class QuestionAnalyser:
         context = continued.context if continued else None
         searched = f"{text} {context}" if context else text
         language = language_of(text)
-        translated = translations(searched, self.dictionary) if language is Language.ENGLISH else {}
+        translated = (
+            with_compounds(searched, translations(searched, self.dictionary), snapshot.term_frequencies)
+            if language is Language.ENGLISH
+            else {}
+        )
         newest_article = snapshot.counts().newest_article
         newest = datetime.fromisoformat(newest_article) if newest_article else None
         since, until, prefer, when = self._read_time(text, snapshot, newest, since, until, tags)

@@ -200,3 +200,27 @@ def test_a_name_spelt_the_english_way_is_found_in_german_text_and_not_declined(a
     answer = archive.ask(question)
     assert answer.declined is None or "no article names" not in answer.declined
     assert answer.short == "Deljatyn"
+
+
+def test_two_english_words_find_the_german_compound_the_archive_holds(archive, tmp_path):
+    import_articles(
+        archive,
+        tmp_path / "articles",
+        (
+            "minister.txt",
+            "Neue Corona-Regeln ab Montag",
+            "11.01.2022 - 10:00:00",
+            ["Gesundheitsminister Wolfgang Mückstein kündigte am Dienstag neue Regeln für die Gastronomie an."],
+        ),
+        (
+            "health.txt",
+            "Minister besucht Klinik",
+            "12.01.2022 - 10:00:00",
+            ["Der Minister sprach über die Gesundheit der Pflegekräfte und dankte dem Personal der Klinik."],
+        ),
+    )
+    question = "Who is Austria's health minister?"
+    assert "Gesundheitsminister" in dict(archive.analyse(question).translated)["minister"]
+    assert "Gesundheitsminister" not in dict(archive.analyse("Who is the finance minister?").translated)["minister"]
+    found = {hit.article_id for hit in archive.search(question, k=2, mode="bm25")}
+    assert found == {"minister", "health"}
