@@ -9,35 +9,26 @@ REPORT = datetime(2024, 10, 2, 9, 30)
 
 
 @pytest.mark.parametrize(
-    ("question", "dimensions"),
+    ("dimensions_of", "text", "dimensions"),
     [
-        ("How heavy was the coin stolen from the Bode-Museum?", {Dimension.WEIGHT}),
-        ("Wie weit flog Stefan Kraft in Vikersund?", {Dimension.LENGTH}),
-        ("How long was the tunnel under the headquarters?", {Dimension.LENGTH, Dimension.DURATION}),
-        ("Wie lange dauerte der Streik?", {Dimension.DURATION}),
-        ("What percentage voted yes?", {Dimension.PERCENT}),
-        ("How many died in the attack?", set()),
-        ("Who leads the Ukrainian delegation?", set()),
+        (asked_dimensions, "How heavy was the coin stolen from the Bode-Museum?", {Dimension.WEIGHT}),
+        (asked_dimensions, "Wie weit flog Stefan Kraft in Vikersund?", {Dimension.LENGTH}),
+        (asked_dimensions, "How long was the tunnel under the headquarters?", {Dimension.LENGTH, Dimension.DURATION}),
+        (asked_dimensions, "Wie lange dauerte der Streik?", {Dimension.DURATION}),
+        (asked_dimensions, "What percentage voted yes?", {Dimension.PERCENT}),
+        (asked_dimensions, "How many died in the attack?", set()),
+        (asked_dimensions, "Who leads the Ukrainian delegation?", set()),
+        (span_dimensions, "etwa 640 Euro", {Dimension.MONEY}),
+        (span_dimensions, "100 Kilogramm", {Dimension.WEIGHT}),
+        (span_dimensions, "253,5 Meter", {Dimension.LENGTH}),
+        (span_dimensions, "51,2 Prozent", {Dimension.PERCENT}),
+        (span_dimensions, "zwei Wochen", {Dimension.DURATION}),
+        (span_dimensions, "3,75 Millionen", set()),
+        (span_dimensions, "Brunngasse 23", set()),
     ],
 )
-def test_the_dimension_a_question_asks_a_measure_in(question, dimensions):
-    assert asked_dimensions(question) == dimensions
-
-
-@pytest.mark.parametrize(
-    ("span", "dimensions"),
-    [
-        ("etwa 640 Euro", {Dimension.MONEY}),
-        ("100 Kilogramm", {Dimension.WEIGHT}),
-        ("253,5 Meter", {Dimension.LENGTH}),
-        ("51,2 Prozent", {Dimension.PERCENT}),
-        ("zwei Wochen", {Dimension.DURATION}),
-        ("3,75 Millionen", set()),
-        ("Brunngasse 23", set()),
-    ],
-)
-def test_the_dimension_of_a_measure(span, dimensions):
-    assert span_dimensions(span) == dimensions
+def test_the_dimension_a_question_asks_for_and_a_measure_has(dimensions_of, text, dimensions):
+    assert dimensions_of(text) == dimensions
 
 
 def test_an_answer_in_another_dimension_contradicts_the_question(seed_archive):
