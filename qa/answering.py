@@ -351,22 +351,24 @@ class AnswerFinder:
             return nothing
         scores = features @ self.weights.vector()
         readings = self.readings(question, passages, full_text)
-        options = self.options(passages, candidates, scores, readings)
-        contradicted = {
-            id(o): contradiction(question, o.reading.text or "", o.hit.published, following(o, full_text))
-            for o in options
-        }
-        groups = grouped([o for o in options if contradicted[id(o)] is None])
+        judged = [
+            (
+                option,
+                contradiction(question, option.reading.text or "", option.hit.published, following(option, full_text)),
+            )
+            for option in self.options(passages, candidates, scores, readings)
+        ]
+        groups = grouped([option for option, why in judged if why is None])
 
         def supported(option: Option) -> bool:
             support = self.support(question, option, readings, passages, full_text)
             return support.confidence >= self.judge.weights.threshold
 
         short = self.short_answer(question, groups, supported)
-        dropped = sorted((o for o in options if contradicted[id(o)]), key=lambda o: o.weight, reverse=True)
+        dropped = [(option, why) for option, why in judged if why]
         if short is None and dropped and self.reader is not None and self.judge.decline:
-            reason = f"the closest answer does not fit the question: {contradicted[id(dropped[0])]}"
-            return replace(nothing, declined=reason, confidence=0.0)
+            _best, why = max(dropped, key=lambda pair: pair[0].weight)
+            return replace(nothing, declined=f"the closest answer does not fit the question: {why}", confidence=0.0)
         support = None
         if self.reader is not None:
             support = self.support(question, short, readings, passages, full_text)
