@@ -169,7 +169,13 @@ def test_an_older_report_with_another_answer_stands_beside_the_answer_and_links_
     ask(page, "Who leads the Ukrainian delegation?")
     wait_until_idle(page)
     line = page.locator(".qa-newer, .qa-earlier").last
-    assert line.is_visible()
+    try:
+        line.wait_for(state="visible", timeout=60_000)
+    except Exception:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "chat-failure.png"), full_page=True)
+        shown = page.locator(".qa-answer, .qa-nothing").last.inner_text()
+        pytest.fail(f"no line of another date's answer under the answer: {shown[:800]!r}")
     text = line.inner_text()
     assert text in ("Earlier: David Arachamia (28.03.2022)", "Newer: Rustem Umjerow (18.12.2025)"), text
     link = line.locator("a").first
