@@ -116,7 +116,8 @@ class KeyTerm:
     name: bool
     """A name or a number: a capitalised word that does not open the question, or one with a digit."""
     acronym: bool = False
-    """Written in capitals ("IMF"): an English question's acronym is often another in German ("IWF")."""
+    """Written in capital letters only ("IMF"): an English question's acronym is often another in
+    German ("IWF"). A code with a digit ("A45", "G7") is written alike in both."""
     present: tuple[str, ...] = ()
     """Those of :attr:`terms` that the archive holds."""
     compound: bool = False
@@ -212,7 +213,7 @@ def key_terms(text: str, translated: dict[str, tuple[str, ...]], snapshot: Store
             chunks=chunks,
             rarity=math.log((snapshot.size + 1) / (chunks + 1)) + 1.0,
             name=name,
-            acronym=word.isupper() and len(word) > 1,
+            acronym=word.isalpha() and word.isupper() and len(word) > 1,
             present=tuple(term for term in terms if frequencies.get(term)),
             compound=is_compound(splits.get(word, []), held_parts),
             prefix=wanted.get(word) if wanted.get(word) in present else None,

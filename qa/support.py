@@ -128,13 +128,19 @@ class SupportJudge:
         self.decline = decline
 
     def missing(self, question: Question) -> list[str]:
-        """The question's names and numbers that no article of the archive holds; an English
-        question's acronyms are not counted, as German writes many another way (IMF, IWF)."""
+        """The question's names and numbers that no article of the archive holds. An English
+        question's acronyms are not counted, as German writes many another way (IMF, IWF); a
+        German question's compounds of words the archive holds are not either
+        ("Wahlkampf|slogan"). An English question writes no German compounds, so there a word
+        that reads as one ("Georgens|gmünd", "Ell|wangen") is a name."""
         english = question.language is Language.ENGLISH
         return [
             term.word
             for term in question.key_terms
-            if term.name and not term.in_archive and not term.compound and not (english and term.acronym)
+            if term.name
+            and not term.in_archive
+            and not (english and term.acronym)
+            and not (term.compound and not english)
         ]
 
     def unnamed(self, question: Question) -> str | None:

@@ -100,6 +100,8 @@ def test_an_english_question_below_the_old_similarity_line_is_still_answered(del
         ("Wie viele Tote gab es bei der Messerattacke von Brokstedt?", "Brokstedt"),
         ("How many died in the Brokstedt train stabbing?", "Brokstedt"),
         ("Who won the 2018 World Cup?", "Cup"),
+        ("When was the bridge on the A45 closed?", "A45"),
+        ("How many people live in Kremlverhandlungen?", "Kremlverhandlungen"),
     ],
 )
 def test_a_question_whose_key_name_the_archive_lacks_is_declined_with_that_name(delegations, question, named):
