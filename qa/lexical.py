@@ -21,8 +21,8 @@ from functools import lru_cache
 
 import Stemmer
 
-from qa.translation import Dictionary, german_spellings
-from qa.words import Language, language_of, word_parts
+from qa.translation import PHRASE_WORDS, Dictionary, german_spellings
+from qa.words import Language, language_of, word_parts, words
 
 _STOPWORDS = frozenset(
     """
@@ -80,7 +80,28 @@ def translations(text: str, dictionary: Dictionary | None) -> dict[str, tuple[st
         if dictionary is not None and part[:1].isupper() and word.endswith("s") and not word.endswith("ss"):
             translated += dictionary.translate(word[:-1])
         found[word] = tuple(dict.fromkeys(translated + german_spellings(part)))
+    if dictionary is not None:
+        for phrase, german in phrase_translations(text, dictionary):
+            for part in word_parts(" ".join(phrase)):
+                word = part.lower()
+                if word in found:
+                    found[word] = tuple(dict.fromkeys((*found[word], *german)))
     return {word: translated for word, translated in found.items() if translated}
+
+
+def phrase_translations(text: str, dictionary: Dictionary) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The runs of two to :data:`~qa.translation.PHRASE_WORDS` adjacent words of ``text`` that
+    the dictionary lists as one headword, with their German: ("Lower", "Saxony") →
+    (Niedersachsen,). Each word of the run is then also matched by it."""
+    parts = words(text)
+    found = []
+    for size in range(2, PHRASE_WORDS + 1):
+        for start in range(len(parts) - size + 1):
+            phrase = tuple(parts[start : start + size])
+            german = dictionary.translate(" ".join(phrase).lower())
+            if german:
+                found.append((phrase, german))
+    return found
 
 
 COMPOUND_LINKS = ("", "s", "n")

@@ -37,6 +37,12 @@ DEFAULT_DICTIONARY = Path("/usr/share/dictd/freedict-eng-deu")
 """The dictd base path: ``.index`` and ``.dict.dz`` (or ``.dict``) are found next to it."""
 SENSES = 3
 WORDS_PER_SENSE = 2
+PHRASE_WORDS = 3
+"""The longest headwords kept, in words: "Lower Saxony" is Niedersachsen, "state election"
+Landtagswahl, "lead candidate" Spitzenkandidat; German writes in one word what English writes in
+two or three, and neither word's own translations find it."""
+CACHE_FORMAT = 2
+"""Changed when what is read into the cached table changes (2: phrases), so that an older table is read again."""
 
 _BASE64 = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
 _ANNOTATION = re.compile(r"\[[^\]]*\]|<[^>]*>|\([^)]*\)|\{[^}]*\}|/[^/]*/")
@@ -127,9 +133,9 @@ class Dictionary:
         return self.index_file.is_file() and self.data_file.is_file()
 
     def read(self) -> dict[str, str]:
-        """Each single-word headword (lower case) with the translation lines of its main senses,
-        one line a sense: the senses with the longest entries, as a common sense comes with
-        examples and phrases."""
+        """Each headword of up to :data:`PHRASE_WORDS` words (lower case) with the translation
+        lines of its main senses, one line a sense: the senses with the longest entries, as a
+        common sense comes with examples and phrases."""
         try:
             data = self.data_file.read_bytes()
             if self.data_file.suffix == ".dz":
@@ -143,7 +149,7 @@ class Dictionary:
             if len(fields) != 3:
                 raise DictionaryError(f"{self.index_file}: line {number}: expected headword, offset and length")
             headword, offset, length = fields
-            if " " in headword or headword.startswith("00-database"):
+            if headword.count(" ") >= PHRASE_WORDS or headword.startswith("00-database"):
                 continue
             start = _decode_number(offset, self.index_file, number)
             size = _decode_number(length, self.index_file, number)
@@ -167,6 +173,7 @@ class Dictionary:
         """Where the read dictionary is kept as an SQLite table (word → senses), named by the
         dictionary files' paths, sizes and times, so that a changed dictionary is read again."""
         stamps = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in (self.index_file, self.data_file)]
+        stamps.append(("format", CACHE_FORMAT, 0))
         return default_model_dir().parent / f"dictionary-{stable_hash(stamps)[:16]}.sqlite"
 
     def _write_cache(self, target: Path, senses: dict[str, str]) -> None:
@@ -218,7 +225,8 @@ class Dictionary:
             return senses.execute("SELECT count(*) FROM senses").fetchone()[0]
 
     def translate(self, word: str) -> tuple[str, ...]:
-        """German words for the English ``word``, most common senses first; () when unknown."""
+        """German words for the English ``word`` or phrase ("lower saxony"), most common senses
+        first; () when unknown."""
         translations = []
         for line in self._senses_of(word.lower()).splitlines():
             translations.extend(_translations(line)[:WORDS_PER_SENSE])

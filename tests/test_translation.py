@@ -6,7 +6,7 @@ import time
 import pytest
 
 from qa import Archive
-from qa.lexical import LexicalQuery
+from qa.lexical import LexicalQuery, translations
 from qa.retrieval import FusionWeights
 from qa.translation import Dictionary, DictionaryError, german_spellings, shared_dictionary
 from qa.words import Language, language_of
@@ -51,6 +51,10 @@ ENTRIES = [
     ),
     ("meet", "meet /mˈiːt/ <v>\nsich (mit jdm.) treffen, zusammentreffen <v, intr>\n"),
     ("head of state", "head of state\nStaatsoberhaupt <neut>\n"),
+    ("lower saxony", "Lower Saxony /lˈəʊə sˈaksəni/\nNiedersachsen <neut> [geogr.]\n"),
+    ("state election", "state election\n [German] Landtagswahl <fem> [pol.]\n"),
+    ("last year", "last year\nvoriges/vergangenes/letztes Jahr, im vergangenen Jahr\n"),
+    ("federal government of the united states", "Federal Government of the United States\nUS-Regierung <fem>\n"),
 ]
 
 
@@ -62,6 +66,21 @@ def test_a_dictd_dictionary_gives_the_main_senses_single_words(tmp_path):
     assert dictionary.translate("meet") == ("treffen", "zusammentreffen")
     assert dictionary.translate("head") == ()
     assert dictionary.translate("umjerow") == ()
+
+
+def test_phrases_of_two_or_three_words_give_the_german_word_to_each_of_their_words(tmp_path):
+    """German writes in one word what English writes in two: "Lower Saxony" is Niedersachsen,
+    and neither "lower" nor "Saxony" on its own finds it."""
+    dictionary = write_dictd(tmp_path / "eng-deu", ENTRIES)
+    assert dictionary.translate("lower saxony") == ("Niedersachsen",)
+    translated = translations("Who won the last state election in Lower Saxony?", dictionary)
+    assert "Niedersachsen" in translated["lower"] and "Niedersachsen" in translated["saxony"]
+    assert "Landtagswahl" in translated["state"] and "Landtagswahl" in translated["election"]
+    assert "year" not in translated, "a translation of several words is no German word"
+    assert translations("Who is the head of state?", dictionary)["head"] == ("Staatsoberhaupt",)
+    assert dictionary.translate("federal government of the united states") == (), "longer headwords are not read"
+    query = LexicalQuery.parse("Who won the state election in Lower Saxony?", dictionary=dictionary)
+    assert {"niedersachs", "landtagswahl"} <= set(query.terms)
 
 
 def test_english_questions_get_german_terms_and_german_ones_do_not(tmp_path):
@@ -116,6 +135,8 @@ def test_the_installed_freedict_dictionary_is_found_and_read():
     assert len(dictionary) > 100_000
     assert "verhandelt" in dictionary.translate("negotiates")
     assert "Unterhändler" in dictionary.translate("negotiators")
+    assert dictionary.translate("lower saxony") == ("Niedersachsen",)
+    assert "Spitzenkandidat" in dictionary.translate("lead candidate")
 
 
 @pytest.mark.slow
