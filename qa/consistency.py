@@ -6,7 +6,9 @@ coin?", "12. Januar 2025" from a 2024 report for "When did the museum open?". Su
 is dropped, whatever its score, and another passage's answer is taken, or none:
 
 - a measure in another dimension than the one asked: a sum of money for a weight, a distance
-  for a sum of money (a bare number contradicts nothing);
+  for a sum of money; a bare number contradicts nothing, but where a percentage is asked for,
+  a number without "Prozent" or "%" ("442 000" for "Wie viel Prozent stimmten mit Ja?") is a
+  count: a report gives a share as a percentage or in words ("die Hälfte", "ein Drittel");
 - for a question about a past event, a year after the report the answer stands in: a report
   does not date a past event after its own publication.
 """
@@ -64,8 +66,17 @@ _ASKED: list[tuple[re.Pattern[str], frozenset[Dimension]]] = [
         ),
         frozenset({Dimension.PERCENT}),
     ),
+    (
+        re.compile(
+            r"\bwie (?:hoch|groß) (?:war|ist|lag|liegt|sei|wäre)\b[^?]*\banteil\b"
+            r"|\bhow (?:high|large|big) (?:was|is)\b[^?]*\bshare\b",
+            re.IGNORECASE,
+        ),
+        frozenset({Dimension.PERCENT, Dimension.MONEY}),
+    ),
 ]
 _NEXT_WORD = re.compile(r"^\s*([\w$€%]+)")
+_DIGIT = re.compile(r"\d")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 
 
@@ -91,6 +102,8 @@ def contradiction(question: Question, span: str, published: datetime | None, aft
     found = span_dimensions(f"{span} {unit.group(1)}" if unit else span)
     if asked and found and not asked & found:
         return f"“{span}” is {sorted(found)[0]}, not {' or '.join(sorted(asked))}"
+    if Dimension.PERCENT in asked and not found and _DIGIT.search(span):
+        return f"“{span}” is a number, not {Dimension.PERCENT}"
     past_event = question.kind is AnswerKind.TIME and question.time_relation is TimeRelation.EVENT
     if past_event and published is not None and any(int(year) > published.year for year in _YEAR.findall(span)):
         return f"“{span}” lies after the report it stands in ({published:%d.%m.%Y}), for a past event"

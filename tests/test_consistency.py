@@ -16,6 +16,7 @@ REPORT = datetime(2024, 10, 2, 9, 30)
         (asked_dimensions, "How long was the tunnel under the headquarters?", {Dimension.LENGTH, Dimension.DURATION}),
         (asked_dimensions, "Wie lange dauerte der Streik?", {Dimension.DURATION}),
         (asked_dimensions, "What percentage voted yes?", {Dimension.PERCENT}),
+        (asked_dimensions, "Wie hoch war Russlands Anteil an den Kohleimporten?", {Dimension.PERCENT, Dimension.MONEY}),
         (asked_dimensions, "How many died in the attack?", set()),
         (asked_dimensions, "Who leads the Ukrainian delegation?", set()),
         (span_dimensions, "etwa 640 Euro", {Dimension.MONEY}),
@@ -36,6 +37,16 @@ def test_an_answer_in_another_dimension_contradicts_the_question(seed_archive):
     assert "a sum of money, not a weight" in contradiction(heavy, "etwa 640 Euro", REPORT)
     assert contradiction(heavy, "100 Kilogramm", REPORT) is None
     assert contradiction(heavy, "100", REPORT) is None
+
+
+def test_a_number_without_its_percent_sign_is_no_answer_to_what_percentage(seed_archive):
+    """A report gives a share as a percentage or in words; a bare number is a count."""
+    share = seed_archive.analyse("Wie viel Prozent stimmten beim Volksentscheid mit Ja?")
+    assert "a number, not a percentage" in contradiction(share, "442 000", REPORT)
+    assert contradiction(share, "51,2 Prozent", REPORT) is None
+    assert contradiction(share, "51,2", REPORT, after=" Prozent eine knappe Mehrheit") is None
+    assert contradiction(share, "eine knappe Mehrheit", REPORT) is None
+    assert contradiction(seed_archive.analyse("How many voted yes?"), "442 000", REPORT) is None
 
 
 def test_a_past_event_is_not_dated_after_its_report(seed_archive):
