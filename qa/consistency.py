@@ -40,8 +40,13 @@ _UNITS: dict[Dimension, str] = {
     r"seconds?|minutes?|hours?|days?|weeks?|months?|years?",
     Dimension.PERCENT: r"%|prozent|prozentpunkte|percent|per cent",
 }
+_SIGNS = {Dimension.MONEY: r"[$€]", Dimension.PERCENT: r"%"}
+"""The units that may follow a number without a space: "55,1%", "100€" (a letter may not: "2G")."""
 _UNIT_PATTERNS = {
-    dimension: re.compile(rf"(?<![\w$€%])(?:{units})(?![\w$€%])", re.IGNORECASE) for dimension, units in _UNITS.items()
+    dimension: re.compile(
+        rf"(?:(?<![\w$€%])(?:{units})|(?<=\d){_SIGNS.get(dimension, '(?!)')})(?![\w$€%])", re.IGNORECASE
+    )
+    for dimension, units in _UNITS.items()
 }
 _ASKED: list[tuple[re.Pattern[str], frozenset[Dimension]]] = [
     (
