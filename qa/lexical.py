@@ -70,11 +70,12 @@ def translations(text: str, dictionary: Dictionary | None) -> dict[str, tuple[st
     """The German for each content word of the English ``text``: its translations in the
     ``dictionary`` (a capitalised plural's also as its singular's: "Greens" is listed as
     vegetables, "green" as grün) and how German spells it where only the spelling differs (see
-    ``qa.translation.german_spellings``); words with neither are left out."""
+    ``qa.translation.german_spellings``); words with neither are left out, and so are single
+    letters (the "s" of "Pomerania's" is no word: the dictionary gives it Süden)."""
     found: dict[str, tuple[str, ...]] = {}
     for part in word_parts(text):
         word = part.lower()
-        if word in _STOPWORDS or word in found:
+        if word in _STOPWORDS or word in found or len(word) < 2:
             continue
         translated = dictionary.translate(word) if dictionary is not None else ()
         if dictionary is not None and part[:1].isupper() and word.endswith("s") and not word.endswith("ss"):
@@ -90,15 +91,19 @@ def translations(text: str, dictionary: Dictionary | None) -> dict[str, tuple[st
 
 
 def phrase_translations(text: str, dictionary: Dictionary) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
-    """The runs of two to :data:`~qa.translation.PHRASE_WORDS` adjacent words of ``text`` that
-    the dictionary lists as one headword, with their German: ("Lower", "Saxony") →
-    (Niedersachsen,). Each word of the run is then also matched by it."""
+    """The runs of two to :data:`~qa.translation.PHRASE_WORDS` adjacent words of ``text`` (or a
+    hyphenated word alone) that the dictionary lists as one headword, with their German:
+    ("Lower", "Saxony") → (Niedersachsen,), ("Mecklenburg-Western", "Pomerania") →
+    (Mecklenburg-Vorpommern,). Each word of the run is then also matched by it. A dictd index
+    writes a headword's hyphens as nothing ("mecklenburgwestern pomerania"), and so is it looked up."""
     parts = words(text)
     found = []
-    for size in range(2, PHRASE_WORDS + 1):
+    for size in range(1, PHRASE_WORDS + 1):
         for start in range(len(parts) - size + 1):
             phrase = tuple(parts[start : start + size])
-            german = dictionary.translate(" ".join(phrase).lower())
+            if size == 1 and "-" not in phrase[0]:
+                continue
+            german = dictionary.translate(" ".join(word.replace("-", "") for word in phrase).lower())
             if german:
                 found.append((phrase, german))
     return found

@@ -55,6 +55,9 @@ ENTRIES = [
     ("state election", "state election\n [German] Landtagswahl <fem> [pol.]\n"),
     ("last year", "last year\nvoriges/vergangenes/letztes Jahr, im vergangenen Jahr\n"),
     ("federal government of the united states", "Federal Government of the United States\nUS-Regierung <fem>\n"),
+    ("mecklenburgwestern pomerania", "Mecklenburg-Western Pomerania\nMecklenburg-Vorpommern <neut> [geogr.]\n"),
+    ("rhinelandpalatinate", "Rhineland-Palatinate\nRheinland-Pfalz <neut> [geogr.]\n"),
+    ("s", "S\nSüden <masc>\n"),
 ]
 
 
@@ -81,6 +84,16 @@ def test_phrases_of_two_or_three_words_give_the_german_word_to_each_of_their_wor
     assert dictionary.translate("federal government of the united states") == (), "longer headwords are not read"
     query = LexicalQuery.parse("Who won the state election in Lower Saxony?", dictionary=dictionary)
     assert {"niedersachs", "landtagswahl"} <= set(query.terms)
+
+
+def test_hyphenated_headwords_are_found_as_dictd_writes_them_and_a_possessive_s_is_no_word(tmp_path):
+    """A dictd index writes "Mecklenburg-Western Pomerania" as "mecklenburgwestern pomerania"."""
+    dictionary = write_dictd(tmp_path / "eng-deu", ENTRIES)
+    translated = translations("How much tax does Mecklenburg-Western Pomerania's foundation pay?", dictionary)
+    assert translated["pomerania"] == ("Mecklenburg-Vorpommern",)
+    assert translated["mecklenburg"] == ("Mecklenburg-Vorpommern",)
+    assert "s" not in translated, "the possessive s is translated as Süden"
+    assert translations("Who governs Rhineland-Palatinate?", dictionary)["palatinate"] == ("Rheinland-Pfalz",)
 
 
 def test_english_questions_get_german_terms_and_german_ones_do_not(tmp_path):
