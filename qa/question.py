@@ -169,6 +169,12 @@ def compound_splits(word: str) -> list[tuple[tuple[str, ...], str]]:
     return splits
 
 
+_PLACE = re.compile(r"\b(?:in|bei|zwischen|nahe|aus|nach)\s+([A-ZÄÖÜ]\w*)")
+"""A capitalised word right after a preposition of place, without an article: "in Georgensgmünd",
+"bei Lüdenscheid". German puts an article before a common noun there ("in der Talbrücke"), so
+such a word is a place's name even where it reads as a compound ("Georgens|gmünd")."""
+
+
 def is_compound(splits: list[tuple[tuple[str, ...], str]], held: dict[str, int]) -> bool:
     """Whether both parts of one of the ``splits`` are terms of the archive (``held``): a compound
     of known words ("Wahlkampf|slogan"), not a name ("Georgens|gmünd", "Iller|kirchberg")."""
@@ -203,7 +209,8 @@ def key_terms(text: str, translated: dict[str, tuple[str, ...]], snapshot: Store
     ]
     wanted = {word: name_prefix(word) for word, _t, name, chunks in counted if name and not chunks}
     present = snapshot.present_prefixes([prefix for prefix in wanted.values() if prefix])
-    splits = {word: compound_splits(word) for word in wanted}
+    places = {match.group(1) for match in _PLACE.finditer(text)}
+    splits = {word: compound_splits(word) for word in wanted if word not in places}
     parts = {part for found in splits.values() for heads, tail in found for part in (*heads, tail) if part}
     held_parts = snapshot.term_frequencies(sorted(parts))
     return tuple(

@@ -14,7 +14,7 @@ from qa import Archive
 from qa.archive_evaluation import evaluate_archive
 from qa.cli import main
 from qa.records import LIKELY, SupportSignals
-from qa.support import SupportWeights
+from qa.support import SupportJudge, SupportWeights
 from tests.conftest import SEEDS, write_article
 
 OTHER_DELEGATIONS = [
@@ -102,6 +102,7 @@ def test_an_english_question_below_the_old_similarity_line_is_still_answered(del
         ("Who won the 2018 World Cup?", "Cup"),
         ("When was the bridge on the A45 closed?", "A45"),
         ("How many people live in Kremlverhandlungen?", "Kremlverhandlungen"),
+        ("Wie viele Menschen leben in Kremlverhandlungen?", "Kremlverhandlungen"),
     ],
 )
 def test_a_question_whose_key_name_the_archive_lacks_is_declined_with_that_name(delegations, question, named):
@@ -109,6 +110,14 @@ def test_a_question_whose_key_name_the_archive_lacks_is_declined_with_that_name(
     assert not answer.found and answer.short is None and answer.sentence is None
     assert answer.declined and named in answer.declined, answer.declined
     assert answer.sources, "the closest passages are still shown"
+
+
+def test_a_german_compound_of_known_words_is_not_taken_for_a_missing_name(delegations):
+    """German writes "Kremlverhandlungen" where the archive has "Kreml" and "Verhandlungen": after
+    an article it is a compound, not a name; right after "in" it names a place."""
+    question = delegations.analyse("Wer leitete die Kremlverhandlungen?")
+    assert SupportJudge().missing(question) == []
+    assert SupportJudge().missing(delegations.analyse("Wer wohnt in Kremlverhandlungen?")) == ["Kremlverhandlungen"]
 
 
 def test_confidence_rises_with_each_signal_it_combines():
