@@ -181,6 +181,15 @@ def is_compound(splits: list[tuple[tuple[str, ...], str]], held: dict[str, int])
     return any(held.get(tail) and any(held.get(head) for head in heads) for heads, tail in splits)
 
 
+_QUOTATION = re.compile(r"»[^«]*«|«[^»]*»|„[^“”\"]*[“”\"]|“[^”]*”|\"[^\"]*\"|(?:(?<=\s)|^)'[^']+'(?=[\s,.;:?!]|$)")
+
+
+def without_quotations(text: str) -> str:
+    """``text`` less what it quotes: the year in a title ("der Volksentscheid »Berlin 2030
+    klimaneutral«") names a thing, not the time the question asks about."""
+    return _QUOTATION.sub(" ", text)
+
+
 def without_phrase(text: str, phrase: str | None) -> str:
     """``text`` less the time it names ("im Dezember 2025"), which is applied as a filter, not
     looked for as words."""
@@ -359,7 +368,8 @@ class QuestionAnalyser:
         )
         newest_article = snapshot.counts().newest_article
         newest = datetime.fromisoformat(newest_article) if newest_article else None
-        since, until, prefer, when = self._read_time(text, snapshot, newest, since, until, tags)
+        unquoted = without_quotations(text)
+        since, until, prefer, when = self._read_time(unquoted, snapshot, newest, since, until, tags)
         named = when is not None or since is not None or until is not None
         return Question(
             text=text,
@@ -381,7 +391,7 @@ class QuestionAnalyser:
             collapse=scope.collapse,
             asked_at=self.clock(),
             key_terms=key_terms(without_phrase(text, when.phrase if when else None), translated, snapshot),
-            time_relation=time_relation(text, language, named),
+            time_relation=time_relation(unquoted, language, named),
             newest=newest,
         )
 

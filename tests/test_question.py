@@ -8,7 +8,8 @@ import pytest
 
 from qa.lexical import LexicalQuery, document_terms
 from qa.parsing import BERLIN
-from qa.question import AnswerKind, QuestionAnalyser, RetrievalMode, Scope
+from qa.question import AnswerKind, QuestionAnalyser, RetrievalMode, Scope, without_quotations
+from qa.timing import TimeRelation
 from qa.words import Language, language_of, word_parts, words
 from tests.conftest import import_articles
 from tests.test_translation import ENTRIES, write_dictd
@@ -86,3 +87,14 @@ def test_one_word_pattern_cuts_questions_and_documents_alike():
     assert set(LexicalQuery.parse(text, prefixes=False).terms) >= set(document_terms(text).split())
     assert language_of("Who met the envoy?") is Language.ENGLISH
     assert language_of("Umjerow") is Language.GERMAN
+
+
+def test_a_year_in_a_quoted_title_names_no_time(seed_archive):
+    """ "»Berlin 2030 klimaneutral«" is a referendum's name: the question asks about a past event
+    and names no time, so no window is applied and a year after the report contradicts it."""
+    question = seed_archive.analyse("Wann fand der Volksentscheid »Berlin 2030 klimaneutral« statt?")
+    assert question.when is None
+    assert question.time_relation is TimeRelation.EVENT
+    named = seed_archive.analyse("Wann fand der Volksentscheid im Jahr 2030 statt?")
+    assert named.when is not None and named.time_relation is not TimeRelation.EVENT
+    assert without_quotations("the 'Berlin 2030' vote, Germany's 2014 title") == "the   vote, Germany's 2014 title"
