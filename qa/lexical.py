@@ -66,6 +66,19 @@ def document_terms(text: str) -> str:
     return " ".join(_german.stemWords(content_words(text)))
 
 
+def german_term(translation: str) -> str:
+    """A German translation as the index holds its words: each stemmed on its own, as
+    :func:`document_terms` stems a chunk's ("Baden-Württemberg" → "bad-wurttemberg", not
+    "baden-wurttemberg", which no chunk holds; "voriges Jahr" → "vorig jahr"). A hyphenated
+    word keeps its hyphen: it is one German word, matched where all its parts stand."""
+    stemmed = []
+    for word in words(translation.lower()):
+        parts = [part for part in word.split("-") if part and part not in _STOPWORDS]
+        if parts:
+            stemmed.append("-".join(_german.stemWords(parts)))
+    return " ".join(stemmed)
+
+
 def translations(text: str, dictionary: Dictionary | None) -> dict[str, tuple[str, ...]]:
     """The German for each content word of the English ``text``: its translations in the
     ``dictionary`` (a capitalised plural's also as its singular's: "Greens" is listed as
@@ -175,7 +188,7 @@ class LexicalQuery:
         for word in content_words(text):
             variants = _query_variants(word, prefixes)
             if word in translated:
-                variants += tuple(_german.stemWords([t.lower() for t in translated[word]]))
+                variants += tuple(term for term in map(german_term, translated[word]) if term)
             groups.append(tuple(dict.fromkeys(variants)))
         return cls(tuple(dict.fromkeys(groups)))
 

@@ -132,8 +132,9 @@ class KeyTerm:
         return self.chunks > 0 or self.prefix is not None
 
     def matches(self, held: frozenset[str]) -> bool:
-        """Whether a text whose stemmed terms are ``held`` holds this word."""
-        if any(term in held for term in self.terms):
+        """Whether a text whose stemmed terms are ``held`` holds this word (a hyphenated
+        translation, "mecklenburg-vorpomm", where it holds every part)."""
+        if any(all(part in held for part in term.split("-")) for term in self.terms):
             return True
         return self.prefix is not None and any(term.startswith(self.prefix) for term in held)
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qa.lexical import LexicalQuery, document_terms
+from qa.lexical import LexicalQuery, Phrase, document_terms, german_term
 from qa.storage import ChunkFilter, IndexStore
 from tests.test_store import DIM, make_article, put
 
@@ -235,3 +235,17 @@ def test_a_common_prefix_is_left_out_where_its_word_is_found(tmp_path, monkeypat
         [score for _i, score in fresh.lexical_search(LexicalQuery(fresh._narrowed(query).groups), 5)]
     )
     assert len(fresh.lexical_search(query, 5)) == 1
+
+
+def test_a_translation_is_stemmed_word_by_word_as_chunks_are():
+    """A chunk holds "Baden-Württemberg" as "bad wurttemberg": a translation stemmed whole
+    ("baden-wurttemberg") matched no chunk, so an English question's "Baden-Württemberg" never
+    found the state's reports."""
+    assert german_term("Baden-Württemberg") == "bad-wurttemberg"
+    assert german_term("voriges Jahr") == "vorig jahr"
+    assert german_term("auf") == ""
+    query = LexicalQuery.of("Swabia", prefixes=False, translated={"swabia": ("Baden-Württemberg",)})
+    (group,) = query.groups
+    assert "bad-wurttemberg" in group
+    chunk_terms = document_terms("Die Landesregierung von Baden-Württemberg tagte.")
+    assert Phrase.of("bad-wurttemberg").tokens == tuple(chunk_terms.split()[1:3])

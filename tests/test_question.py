@@ -8,7 +8,7 @@ import pytest
 
 from qa.lexical import LexicalQuery, document_terms
 from qa.parsing import BERLIN
-from qa.question import AnswerKind, QuestionAnalyser, RetrievalMode, Scope, without_quotations
+from qa.question import AnswerKind, KeyTerm, QuestionAnalyser, RetrievalMode, Scope, without_quotations
 from qa.timing import TimeRelation
 from qa.words import Language, language_of, word_parts, words
 from tests.conftest import import_articles
@@ -98,3 +98,11 @@ def test_a_year_in_a_quoted_title_names_no_time(seed_archive):
     named = seed_archive.analyse("Wann fand der Volksentscheid im Jahr 2030 statt?")
     assert named.when is not None and named.time_relation is not TimeRelation.EVENT
     assert without_quotations("the 'Berlin 2030' vote, Germany's 2014 title") == "the   vote, Germany's 2014 title"
+
+
+def test_a_word_translated_to_a_hyphenated_german_word_is_named_where_all_its_parts_stand():
+    """ "Western" of "Mecklenburg-Western Pomerania" is translated to Mecklenburg-Vorpommern: a
+    report naming the state names it, one naming only Mecklenburg does not."""
+    western = KeyTerm(word="Western", terms=("west", "mecklenburg-vorpomm"), chunks=5, rarity=2.0, name=True)
+    assert western.matches(frozenset(document_terms("Schwesig regiert Mecklenburg-Vorpommern.").split()))
+    assert not western.matches(frozenset(document_terms("Schwesig reist nach Mecklenburg.").split()))
