@@ -49,6 +49,9 @@ _ANNOTATION = re.compile(r"\[[^\]]*\]|<[^>]*>|\([^)]*\)|\{[^}]*\}|/[^/]*/")
 _COUNTRY_CODE = re.compile(r"\s+[A-Z]{2,3}$")
 """A country's entry ends in its ISO code and a pronunciation: "Spanien <neut> [geogr.] ES,  /ˈiːz/"."""
 _GERMAN_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_ABBREVIATION = re.compile(r"\s{2,}[^\W\d_]+\.$")
+"""A word's abbreviation, written after its grammar note: "geboren <adj>geb." (the note taken
+out leaves the gap)."""
 
 
 class DictionaryError(ValueError):
@@ -70,6 +73,7 @@ def _translations(line: str) -> list[str]:
     words = []
     for alternative in _ANNOTATION.sub(" ", line).replace(";", ",").split(","):
         alternative = _COUNTRY_CODE.sub("", alternative.strip().removeprefix("sich ").strip())
+        alternative = _ABBREVIATION.sub("", alternative)
         if _GERMAN_WORD.fullmatch(alternative):
             words.append(alternative)
     return words

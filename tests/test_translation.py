@@ -258,3 +258,19 @@ def test_two_english_words_find_the_german_compound_the_archive_holds(archive, t
     assert "Gesundheitsminister" not in dict(archive.analyse("Who is the finance minister?").translated)["minister"]
     found = {hit.article_id for hit in archive.search(question, k=2, mode="bm25")}
     assert found == {"minister", "health"}
+
+
+def test_a_word_followed_by_its_abbreviation_is_read_as_the_word(tmp_path):
+    """FreeDict writes a German word's abbreviation after its grammar note: "geboren <adj>geb."
+    is geboren, which was left out whole (607 such alternatives in FreeDict's eng-deu), so "born"
+    found gebären and never the "geboren" of the reports."""
+    entries = [
+        ("born", "born /bˈɔːn/\ngeboren <adj>geb.,  /dʒˈɛb/\n"),
+        ("born", "born /bˈɔːn/\ngebären, kreißen <v, trans>\n"),
+        ("address", "address /ədrˈɛs/\nAdresse <fem>Adr.\n"),
+        ("access denied", "access denied\nZugriff abgelehnt.\n"),
+    ]
+    dictionary = write_dictd(tmp_path / "eng-deu", entries)
+    assert set(dictionary.translate("born")) == {"geboren", "gebären", "kreißen"}
+    assert dictionary.translate("address") == ("Adresse",)
+    assert dictionary.translate("access denied") == ()
