@@ -27,7 +27,7 @@ from qa.records import Answer, TimeWindow
 from qa.storage import ChunkFilter, StoreView
 from qa.timing import TimeRelation, time_relation
 from qa.translation import Dictionary
-from qa.words import Language, fold, language_of, prefix_stem, word_parts, words
+from qa.words import Language, fold, language_of, prefix_stem, without_marks, word_parts, words
 
 
 class RetrievalMode(StrEnum):
@@ -134,9 +134,9 @@ class KeyTerm:
     def matches(self, held: frozenset[str]) -> bool:
         """Whether a text whose stemmed terms are ``held`` holds this word (a hyphenated
         translation, "mecklenburg-vorpomm", where it holds every part)."""
-        if any(all(part in held for part in term.split("-")) for term in self.terms):
+        if any(all(part in held or without_marks(part) in held for part in term.split("-")) for term in self.terms):
             return True
-        return self.prefix is not None and any(term.startswith(self.prefix) for term in held)
+        return self.prefix is not None and any(without_marks(term).startswith(self.prefix) for term in held)
 
 
 def name_prefix(word: str) -> str | None:
@@ -145,7 +145,7 @@ def name_prefix(word: str) -> str | None:
     or fewer is matched whole."""
     if not word.isalpha() or len(word) <= 4:
         return None
-    return fold(word)[: max(4, len(word) - 2)]
+    return without_marks(fold(word))[: max(4, len(word) - 2)]
 
 
 COMPOUND_TAIL = 5

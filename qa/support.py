@@ -34,7 +34,7 @@ from qa.lexical import document_terms
 from qa.question import KeyTerm, Question
 from qa.reading import Reading
 from qa.records import Hit, SupportSignals
-from qa.words import Language
+from qa.words import Language, without_marks
 
 MARGIN_LIMIT = 8.0
 """The reader's margin is clipped to this (its sigmoid is then 0.9997): beyond it, the logits say nothing more."""
@@ -83,8 +83,10 @@ class Support:
 @functools.lru_cache(maxsize=32)
 def article_terms(text: str) -> frozenset[str]:
     """The stemmed terms of an article, as a question's terms are matched against them; kept for
-    the last articles, as one question judges the answers of several passages of one article."""
-    return frozenset(document_terms(text).split())
+    the last articles, as one question judges the answers of several passages of one article.
+    Each also without its diacritics, as the index matches them ("orban" for "Orbán")."""
+    terms = document_terms(text).split()
+    return frozenset(terms) | frozenset(map(without_marks, terms))
 
 
 def coverage(terms: Sequence[KeyTerm], held: frozenset[str]) -> float:

@@ -8,6 +8,7 @@ same way.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from enum import StrEnum
 
@@ -38,6 +39,14 @@ def word_parts(text: str) -> list[str]:
 def fold(word: str) -> str:
     """Lower case, umlauts and ß written without their marks."""
     return word.lower().translate(_FOLDED)
+
+
+def without_marks(word: str) -> str:
+    """``word`` with its letters' diacritics taken off ("orbán" -> "orban"), as SQLite FTS5's
+    tokenizer matches words: a question's "Orbán" finds a report's "Orban", and is counted so."""
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
 
 
 def prefix_stem(word: str) -> str:

@@ -9,6 +9,7 @@ import pytest
 from qa.lexical import LexicalQuery, document_terms
 from qa.parsing import BERLIN
 from qa.question import AnswerKind, KeyTerm, QuestionAnalyser, RetrievalMode, Scope, without_quotations
+from qa.support import article_terms
 from qa.timing import TimeRelation
 from qa.words import Language, language_of, word_parts, words
 from tests.conftest import import_articles
@@ -106,3 +107,23 @@ def test_a_word_translated_to_a_hyphenated_german_word_is_named_where_all_its_pa
     western = KeyTerm(word="Western", terms=("west", "mecklenburg-vorpomm"), chunks=5, rarity=2.0, name=True)
     assert western.matches(frozenset(document_terms("Schwesig regiert Mecklenburg-Vorpommern.").split()))
     assert not western.matches(frozenset(document_terms("Schwesig reist nach Mecklenburg.").split()))
+
+
+def test_a_name_written_with_diacritics_is_counted_and_matched_as_the_index_matches_it(archive, tmp_path):
+    """FTS5 takes diacritics off ("orban" for "Orbán"), so BM25 finds a report writing "Orban" for
+    the question's "Orbán": the name is in the archive, and named by that report."""
+    import_articles(
+        archive,
+        tmp_path / "in",
+        (
+            "orban.txt",
+            "Orban empfängt Erdoğan",
+            "03.02.2025 - 10:00:00",
+            ["Ungarns Regierungschef Viktor Orban hat den türkischen Präsidenten Erdoğan in Budapest empfangen."],
+        ),
+    )
+    asked = archive.analyse("Wen empfing Orbán, und wo traf Erdogan ihn?")
+    terms = {term.word: term for term in asked.key_terms}
+    assert terms["Orbán"].chunks == 1 and terms["Erdogan"].in_archive
+    held = article_terms("Ungarns Regierungschef Viktor Orban hat den türkischen Präsidenten Erdoğan empfangen.")
+    assert terms["Orbán"].matches(held) and terms["Erdogan"].matches(held)

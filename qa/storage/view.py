@@ -295,12 +295,19 @@ class Snapshot:
         return query.without_idle_prefixes(idle)
 
     def term_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
-        """In how many chunks each term occurs (terms that occur nowhere are absent)."""
+        """In how many chunks each term occurs (terms that occur nowhere are absent). FTS5's
+        vocabulary holds terms as its tokenizer folds them ("orban" for "orbán"), and so they are
+        looked up."""
         if not terms:
             return {}
-        marks = ",".join("?" * len(terms))
-        rows = self._query(f"SELECT term, doc FROM chunk_terms_vocabulary WHERE term IN ({marks})", list(terms))
-        return {row[0]: int(row[1]) for row in rows}
+        folded = {term: tokens[0] for term in terms if not term.endswith("*") and len(tokens := fts5_tokens(term)) == 1}
+        wanted = sorted(set(folded.values()))
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        rows = self._query(f"SELECT term, doc FROM chunk_terms_vocabulary WHERE term IN ({marks})", wanted)
+        counts = {row[0]: int(row[1]) for row in rows}
+        return {term: counts[token] for term, token in folded.items() if counts.get(token)}
 
     def present_prefixes(self, prefixes: Sequence[str]) -> set[str]:
         """One range lookup in FTS5's vocabulary per prefix (its terms are sorted)."""
