@@ -22,7 +22,7 @@ from functools import lru_cache
 import Stemmer
 
 from qa.translation import PHRASE_WORDS, Dictionary, german_spellings
-from qa.words import Language, language_of, word_parts, words
+from qa.words import Language, language_of, without_marks, word_parts, words
 
 _STOPWORDS = frozenset(
     """
@@ -64,6 +64,17 @@ def content_words(text: str) -> list[str]:
 def document_terms(text: str) -> str:
     """What FTS5 stores for a chunk: its words, German-stemmed, separated by spaces."""
     return " ".join(_german.stemWords(content_words(text)))
+
+
+def matching_terms(text: str) -> frozenset[str]:
+    """The stemmed terms a question's words are matched against in ``text``: its
+    :func:`document_terms`, each also without diacritics, as the index matches them ("orban" for
+    "Orbán"), and a word in the genitive also stemmed without its s: the stemmer takes only the s
+    off "Vorpommerns" ("vorpommern") but "-ern" off "Vorpommern" ("vorpomm")."""
+    found = content_words(text)
+    genitives = [word[:-1] for word in found if len(word) > 4 and word.endswith("s") and not word.endswith("ss")]
+    terms = set(_german.stemWords(found)) | set(_german.stemWords(genitives))
+    return frozenset(terms | {without_marks(term) for term in terms if not term.isascii()})
 
 
 def german_term(translation: str) -> str:

@@ -30,11 +30,11 @@ from typing import ClassVar
 import numpy as np
 
 from qa.gathering import same_answer
-from qa.lexical import document_terms
+from qa.lexical import matching_terms
 from qa.question import KeyTerm, Question
 from qa.reading import Reading
 from qa.records import Hit, SupportSignals
-from qa.words import Language, without_marks
+from qa.words import Language
 
 MARGIN_LIMIT = 8.0
 """The reader's margin is clipped to this (its sigmoid is then 0.9997): beyond it, the logits say nothing more."""
@@ -83,10 +83,9 @@ class Support:
 @functools.lru_cache(maxsize=32)
 def article_terms(text: str) -> frozenset[str]:
     """The stemmed terms of an article, as a question's terms are matched against them; kept for
-    the last articles, as one question judges the answers of several passages of one article.
-    Each also without its diacritics, as the index matches them ("orban" for "Orbán")."""
-    terms = document_terms(text).split()
-    return frozenset(terms) | frozenset(map(without_marks, terms))
+    the last articles, as one question judges the answers of several passages of one article
+    (see :func:`qa.lexical.matching_terms`)."""
+    return matching_terms(text)
 
 
 def coverage(terms: Sequence[KeyTerm], held: frozenset[str]) -> float:

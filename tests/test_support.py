@@ -13,8 +13,9 @@ from click.testing import CliRunner
 from qa import Archive
 from qa.archive_evaluation import evaluate_archive
 from qa.cli import main
+from qa.question import KeyTerm
 from qa.records import LIKELY, SupportSignals
-from qa.support import SupportJudge, SupportWeights
+from qa.support import SupportJudge, SupportWeights, article_terms, coverage
 from tests.conftest import SEEDS, write_article
 
 OTHER_DELEGATIONS = [
@@ -179,3 +180,14 @@ def test_the_archive_evaluation_counts_declines_as_a_hand_count_does(delegations
         assert score.questions == 4 and score.answerable == 2
         assert sum(bucket.answers for bucket in score.reliability) == sum(a.short is not None for a in asked.values())
     assert len(outcomes) == 8
+
+
+def test_a_report_in_the_genitive_names_what_the_question_names_in_the_nominative():
+    """The stemmer takes only the s off "Vorpommerns" but "-ern" off "Vorpommern": a report about
+    "die Klimastiftung Mecklenburg-Vorpommerns" names the state an English question's Pomerania is
+    translated to ("mecklenburg-vorpomm")."""
+    held = article_terms("Die Klimastiftung Mecklenburg-Vorpommerns muss Schenkungssteuer zahlen.")
+    state = KeyTerm(word="Pomerania", terms=("mecklenburg-vorpomm",), chunks=3, rarity=5.0, name=True)
+    assert state.matches(held)
+    assert coverage([state], held) == 1.0
+    assert not state.matches(article_terms("Die Klimastiftung in Schwerin muss Steuern zahlen."))
