@@ -290,8 +290,7 @@ def fts5_tokens(text: str) -> list[str]:
     and digits, lower-cased, diacritics removed ("Unterhändler" -> "unterhandler")."""
     text = text.lower()
     if not text.isascii():
-        text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
-        text = unicodedata.normalize("NFC", text)
+        text = unicodedata.normalize("NFC", without_marks(text))
     return _TOKEN.findall(text)
 
 

@@ -132,11 +132,12 @@ class KeyTerm:
         return self.chunks > 0 or self.prefix is not None
 
     def matches(self, held: frozenset[str]) -> bool:
-        """Whether a text whose stemmed terms are ``held`` holds this word (a hyphenated
-        translation, "mecklenburg-vorpomm", where it holds every part)."""
+        """Whether a text whose terms are ``held`` (:func:`qa.lexical.matching_terms`, which holds
+        each also without diacritics) holds this word; a hyphenated translation,
+        "mecklenburg-vorpomm", where it holds every part."""
         if any(all(part in held or without_marks(part) in held for part in term.split("-")) for term in self.terms):
             return True
-        return self.prefix is not None and any(without_marks(term).startswith(self.prefix) for term in held)
+        return self.prefix is not None and any(term.startswith(self.prefix) for term in held)
 
 
 def name_prefix(word: str) -> str | None:
