@@ -52,6 +52,10 @@ VARIANTS: dict[str, tuple[FusionWeights, ReadingChoice]] = {
     "rerank-10": (FusionWeights(reranked=10), ReadingChoice()),
     "read-6": (FusionWeights(), ReadingChoice(passages=6)),
     "read-6-stories-3": (FusionWeights(), ReadingChoice(passages=6, story_weight=3.0)),
+    "support-1": (FusionWeights(), ReadingChoice(support_weight=1.0)),
+    "support-3": (FusionWeights(), ReadingChoice(support_weight=3.0)),
+    "support-10": (FusionWeights(), ReadingChoice(support_weight=10.0)),
+    "support-30": (FusionWeights(), ReadingChoice(support_weight=30.0)),
 }
 
 

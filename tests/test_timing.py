@@ -7,12 +7,13 @@ made-up report of 28.03.2022 in which David Arachamia leads it in Istanbul.
 
 import json
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
 
 from qa import Archive
-from qa.answering import ReadingChoice
+from qa.answering import AnswerFinder, ReadingChoice
 from qa.cli import main
 from qa.gathering import Option, grouped
 from qa.parsing import BERLIN
@@ -163,3 +164,22 @@ def test_qa_ask_prints_and_carries_the_timeline(over_time):
     assert data["timeline"][-1]["published"].startswith("2022-03-28")
     assert data["timeline"][-1]["source"]["title"] == ISTANBUL[1]
     assert data["analysis"]["time_relation"] == "current"
+
+
+def test_the_answer_the_support_stage_backs_is_chosen_over_a_better_read_one_it_does_not():
+    """An answer read a little better in a report that never names the question's subject
+    loses to one whose own report does (``ReadingChoice.support_weight``)."""
+    stray = _option("Chloe Kelly", "england", 6.0, NEWEST)
+    named = _option("Sophia Kleinherne", "finnland", 5.0, NEWEST)
+    confidence = {id(stray): 0.1, id(named): 0.7}
+    groups = grouped([stray, named])
+    finder = AnswerFinder(embedder=None)  # type: ignore[arg-type]
+    question = SimpleNamespace(time_relation=TimeRelation.EVENT)
+
+    def chosen(choice: ReadingChoice) -> str | None:
+        finder.choice = choice
+        option = finder.short_answer(question, groups, lambda option: True, lambda option: confidence[id(option)])
+        return option.reading.text if option else None
+
+    assert chosen(ReadingChoice(support_weight=0.0)) == "Chloe Kelly"
+    assert chosen(ReadingChoice()) == "Sophia Kleinherne"
