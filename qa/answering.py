@@ -132,7 +132,7 @@ def answer_proximity(kind: AnswerKind | None, stems: frozenset[str], text: str, 
 _YEAR = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})\b")
 _NUMBER = re.compile(r"\b\d[\d.,]*\b")
 _TIME_WORDS = frozenset(
-    "januar februar märz april mai juni juli august september oktober november dezember "
+    "januar jänner februar feber märz april mai juni juli august september oktober november dezember "
     "jahrhundert jahrhunderts jahrhunderten jahrzehnt jahrzehnts".split()
 )
 _NUMBER_WORDS = frozenset(

@@ -23,8 +23,8 @@ MONTHS = {
         name: number
         for number, names in enumerate(
             [
-                ("januar", "january", "jan"),
-                ("februar", "february", "feb"),
+                ("januar", "jänner", "jaenner", "january", "jan"),
+                ("februar", "feber", "february", "feb"),
                 ("märz", "maerz", "march", "mar"),
                 ("april", "apr"),
                 ("mai", "may"),

@@ -16,6 +16,8 @@ ANCHOR = datetime(2025, 12, 18, 10, 30, tzinfo=BERLIN)
     [
         ("Was geschah im Dezember 2025?", date(2025, 12, 1), date(2025, 12, 31)),
         ("What happened in March 2024?", date(2024, 3, 1), date(2024, 3, 31)),
+        ("Wer war im Jänner 2022 Gesundheitsminister?", date(2022, 1, 1), date(2022, 1, 31)),
+        ("Was geschah im Feber 2023?", date(2023, 2, 1), date(2023, 2, 28)),
         ("Was war im Mai?", date(2025, 5, 1), date(2025, 5, 31)),
         ("Was war im Dezember?", date(2025, 12, 1), date(2025, 12, 31)),
         ("What happened last week?", date(2025, 12, 8), date(2025, 12, 14)),
