@@ -480,9 +480,16 @@ class AnswerFinder:
         """The best-read span of the answer with the most evidence (see ``qa.gathering``), the
         support stage's ``confidence`` in it counted by :attr:`ReadingChoice.support_weight`; for
         a question about the current state, of the newest answer that is ``supported`` on its
-        own. None where no passage answers."""
+        own. A follow-up is answered from the article of the last answer where that article gives
+        a ``supported`` answer: "And who negotiates for Russia?" asks about the talks just
+        answered, not about a teaser naming Russia. None where no passage answers."""
         if not groups:
             return None
+        follow_up = question.follow_up
+        if follow_up and follow_up.articles:
+            groups = [
+                group for group in groups if group.best.hit.article_id in follow_up.articles and supported(group.best)
+            ] or groups
         weight = self.choice.support_weight if confidence is not None else 0.0
 
         def evidence(group: AnswerGroup) -> float:

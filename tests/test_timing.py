@@ -174,7 +174,7 @@ def test_the_answer_the_support_stage_backs_is_chosen_over_a_better_read_one_it_
     confidence = {id(stray): 0.1, id(named): 0.7}
     groups = grouped([stray, named])
     finder = AnswerFinder(embedder=None)  # type: ignore[arg-type]
-    question = SimpleNamespace(time_relation=TimeRelation.EVENT)
+    question = SimpleNamespace(time_relation=TimeRelation.EVENT, follow_up=None)
 
     def chosen(choice: ReadingChoice) -> str | None:
         finder.choice = choice
