@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import sys
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -28,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from qa.answering import MIN_RELEVANCE
 from qa.archive_evaluation import FORMS, RIGHT_F1, imported_archive, read_archive_questions
 from qa.evaluation import LANGUAGES, token_f1
-from qa.support import SupportJudge, SupportWeights
+from qa.support import Calibration, SupportJudge, SupportWeights, log_odds
+from qa.words import words
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,68 @@ def describe(label: str, result: dict) -> None:
         print(f"    {low:.1f}-{low + 0.1:.1f}: {count:4d} answers, {share:.2f} right{flag}")
 
 
+def calibration_rows(cases: list[Case], dataset: Path) -> list[tuple[Case, float, int]]:
+    """The answers the shipped weights give, each with its probability and its question's length in words."""
+    texts = {
+        (item.qid, form, language): item.text
+        for form in FORMS
+        for language in LANGUAGES
+        for item in read_archive_questions(dataset, form, language)
+    }
+    return [
+        (case, probability, len(words(texts[(case.qid, case.form, case.language)])))
+        for case, probability, given in decisions(cases, SupportWeights())
+        if given
+    ]
+
+
+def fit_calibration(rows: list[tuple[Case, float, int]], regularisation: float = 10.0) -> Calibration:
+    """A logistic regression from (log-odds of the probability, log of the question's length) to "right"."""
+    from scipy.optimize import minimize
+
+    low, high = Calibration().words
+    features = np.array([[log_odds(p), math.log(min(max(n, low), high))] for _case, p, n in rows])
+    right = np.array([case.right for case, _p, _n in rows], dtype=float)
+
+    def loss(parameters: np.ndarray) -> float:
+        logits = parameters[0] + features @ parameters[1:]
+        return float(
+            np.sum(np.logaddexp(0, logits) - right * logits) + 0.5 / regularisation * np.sum(parameters[1:] ** 2)
+        )
+
+    found = minimize(loss, np.array([0.0, 1.0, 0.0]), method="L-BFGS-B")
+    bias, scale, length = (round(float(v), 3) for v in found.x)
+    return Calibration(scale=scale, length=length, bias=bias)
+
+
+def describe_calibration(label: str, rows: list[tuple[Case, float, int]], calibration: Calibration | None) -> None:
+    """Brier score, and the buckets (of ten or more answers, per form and language) more than 0.1 off."""
+    shown = [calibration.shown(p, n) if calibration else p for _case, p, n in rows]
+    right = [case.right for case, _p, _n in rows]
+    brier = sum((s - r) ** 2 for s, r in zip(shown, right, strict=True)) / max(len(rows), 1)
+    slices: dict[tuple[str, str, int], list[bool]] = {}
+    for (case, _p, _n), value, ok in zip(rows, shown, right, strict=True):
+        slices.setdefault((case.form, case.language, min(int(value * 10), 9)), []).append(ok)
+    full = {key: oks for key, oks in slices.items() if len(oks) >= 10}
+    off = sum(abs(sum(oks) / len(oks) - (key[2] / 10 + 0.05)) > 0.1 for key, oks in full.items())
+    print(f"  {label}: Brier {brier:.4f}, buckets off by more than 0.1: {off} of {len(full)}")
+
+
+def calibrate(cases: list[Case], dataset: Path) -> None:
+    rows = calibration_rows(cases, dataset)
+    print(f"{len(rows)} answers given by the shipped weights")
+    for fit_half in (0, 1):
+        calibration = fit_calibration([row for row in rows if row[0].half == fit_half])
+        held_out = [row for row in rows if row[0].half != fit_half]
+        print(f"fitted on half {fit_half}: {calibration}")
+        describe_calibration(f"half {1 - fit_half} (held out), probability shown", held_out, None)
+        describe_calibration(f"half {1 - fit_half} (held out), calibrated", held_out, calibration)
+    calibration = fit_calibration(rows)
+    print(f"fitted on the whole set: {calibration}")
+    describe_calibration("whole set, probability shown", rows, None)
+    describe_calibration("whole set, calibrated", rows, calibration)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", type=Path, required=True)
@@ -228,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
         "--min-relevance", type=float, default=0.7, help="ask below the shipped relevance line, to see what it cuts"
     )
     parser.add_argument("--max-declined-answerable", type=float, default=0.08)
+    parser.add_argument(
+        "--calibrate", action="store_true", help="fit how the shipped weights' probability is shown (Calibration)"
+    )
     args = parser.parse_args(argv)
     if args.cases and args.cases.exists():
         cases = [Case(**row) for row in json.loads(args.cases.read_text())]
@@ -237,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         cases = collect(args)
         if args.cases:
             args.cases.write_text(json.dumps([asdict(case) for case in cases]))
+    if args.calibrate:
+        calibrate(cases, args.dataset)
+        return 0
     answered = [case for case in cases if case.signals is not None and not case.missing]
     print(f"{len(cases)} questions asked, {len(answered)} answered by the reader with no name missing")
     for fit_half in (0, 1):

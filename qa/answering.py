@@ -12,7 +12,6 @@ who-question, a name next to the question's words.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -30,7 +29,7 @@ from qa.question import AnswerKind, Question
 from qa.reading import Passage, Reader, Reading
 from qa.records import Answer, DatedAnswer, Hit, Span
 from qa.spans import tidied
-from qa.support import Support, SupportJudge
+from qa.support import Support, SupportJudge, log_odds
 from qa.timing import TimeRelation
 from qa.words import prefix_stem, word_matches, words
 
@@ -293,11 +292,6 @@ class ReadingChoice:
         return reader_score + self.passage_weight * passage_lead + self.sentence_weight * sentence_score
 
 
-def log_odds(probability: float) -> float:
-    clipped = min(max(probability, 1e-4), 1 - 1e-4)
-    return math.log(clipped / (1 - clipped))
-
-
 def holding_sentence(candidates: Sequence[_Candidate], hit: Hit, span: Span) -> int | None:
     """The candidate sentence of ``hit``'s article in which ``span`` starts."""
     return next(
@@ -379,7 +373,7 @@ class AnswerFinder:
 
         def confidence(option: Option) -> float:
             if id(option) not in confidences:
-                confidences[id(option)] = self.support(question, option, readings, passages, full_text).confidence
+                confidences[id(option)] = self.support(question, option, readings, passages, full_text).probability
             return confidences[id(option)]
 
         def supported(option: Option) -> bool:

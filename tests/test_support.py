@@ -6,6 +6,7 @@ delegations and other politicians: the answers a newcomer was given wrongly with
 
 import json
 from dataclasses import fields, replace
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -15,7 +16,7 @@ from qa.archive_evaluation import evaluate_archive
 from qa.cli import main
 from qa.question import KeyTerm
 from qa.records import LIKELY, SupportSignals
-from qa.support import SupportJudge, SupportWeights, article_terms, coverage
+from qa.support import Calibration, SupportJudge, SupportWeights, article_terms, coverage
 from tests.conftest import SEEDS, write_article
 
 OTHER_DELEGATIONS = [
@@ -134,6 +135,25 @@ def test_confidence_rises_with_each_signal_it_combines():
         else:
             assert weights.confidence(more) > weights.confidence(base), signal
     assert 0.0 < weights.confidence(base) < 1.0
+
+
+def test_the_confidence_shown_counts_the_question_s_length_and_the_decision_does_not():
+    """The same evidence is shown surer for a question that says more (long questions' answers
+    were right more often than their probability said); whether it is given stays with the
+    probability, so a terse question is not declined for being terse."""
+    calibration = Calibration()
+    assert calibration.shown(0.5, 24) > calibration.shown(0.5, 6)
+    assert calibration.shown(0.6, 6) > calibration.shown(0.4, 6)
+    assert calibration.shown(0.5, 2) == calibration.shown(0.5, 5), "no extrapolation below the lengths fitted on"
+    judge = SupportJudge()
+    signals = SupportSignals(reader=2.0, similarity=0.8, rank=0.0, coverage=1.0, agreement=0.0, kind=1.0)
+    probability = judge.weights.confidence(signals)
+    assert probability >= judge.weights.threshold
+    terse = judge.judge(SimpleNamespace(text="Wer gewann?"), signals)
+    wordy = judge.judge(SimpleNamespace(text=" ".join(["Wer gewann das lange Finale"] * 5) + "?"), signals)
+    assert terse.declined is None and wordy.declined is None
+    assert terse.probability == wordy.probability == pytest.approx(probability)
+    assert terse.confidence < wordy.confidence
 
 
 def test_ask_json_carries_the_decline_and_the_confidence(delegations):
