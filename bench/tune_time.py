@@ -56,6 +56,8 @@ VARIANTS: dict[str, tuple[FusionWeights, ReadingChoice]] = {
     "support-3": (FusionWeights(), ReadingChoice(support_weight=3.0)),
     "support-10": (FusionWeights(), ReadingChoice(support_weight=10.0)),
     "support-30": (FusionWeights(), ReadingChoice(support_weight=30.0)),
+    "lexical-0.1": (FusionWeights(lexical=0.1), ReadingChoice()),
+    "lexical-0.35": (FusionWeights(lexical=0.35), ReadingChoice()),
 }
 
 
