@@ -50,6 +50,7 @@ VARIANTS: dict[str, tuple[FusionWeights, ReadingChoice]] = {
     "stories-6": (FusionWeights(), ReadingChoice(story_weight=6.0)),
     "newest-for-current": (FusionWeights(), ReadingChoice(newest_for_current=True)),
     "rerank-10": (FusionWeights(reranked=10), ReadingChoice()),
+    "read-5": (FusionWeights(), ReadingChoice(passages=5)),
     "read-6": (FusionWeights(), ReadingChoice(passages=6)),
     "read-6-stories-3": (FusionWeights(), ReadingChoice(passages=6, story_weight=3.0)),
     "support-1": (FusionWeights(), ReadingChoice(support_weight=1.0)),
