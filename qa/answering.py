@@ -280,8 +280,8 @@ class ReadingChoice:
     ``newest-for-current``). Where a newer report gives another answer, ``Answer.newer`` says so."""
 
     support_weight: float = 3.0
-    """Added to an answer group's evidence, times the log-odds of the support stage's confidence
-    in its best span (see ``qa.support``): the answer whose article holds the question's words,
+    """Added to an answer group's evidence, times the log-odds of the support stage's probability
+    that its best span is right (see ``qa.support``): the answer whose article holds the question's words,
     that other passages repeat, is preferred over a better-read span of another story. On the news
     dev set (``bench/tune_time.py``, variants ``support-1`` to ``support-30``) short-answer F1 of
     the two halves of its articles was 64.4 / 73.7 at 0, 65.1 / 74.4 at 1, 67.6 / 74.4 at 3,
@@ -369,17 +369,17 @@ class AnswerFinder:
         ]
         groups = grouped([option for option, why in judged if why is None])
 
-        confidences: dict[int, float] = {}
+        probabilities: dict[int, float] = {}
 
-        def confidence(option: Option) -> float:
-            if id(option) not in confidences:
-                confidences[id(option)] = self.support(question, option, readings, passages, full_text).probability
-            return confidences[id(option)]
+        def probability(option: Option) -> float:
+            if id(option) not in probabilities:
+                probabilities[id(option)] = self.support(question, option, readings, passages, full_text).probability
+            return probabilities[id(option)]
 
         def supported(option: Option) -> bool:
-            return confidence(option) >= self.judge.weights.threshold
+            return probability(option) >= self.judge.weights.threshold
 
-        short = self.short_answer(question, groups, supported, confidence)
+        short = self.short_answer(question, groups, supported, probability)
         dropped = [(option, why) for option, why in judged if why]
         if short is None and dropped and self.reader is not None and self.judge.decline:
             _best, why = max(dropped, key=lambda pair: pair[0].weight)
@@ -469,10 +469,10 @@ class AnswerFinder:
         question: Question,
         groups: Sequence[AnswerGroup],
         supported: Callable[[Option], bool],
-        confidence: Callable[[Option], float] | None = None,
+        probability: Callable[[Option], float] | None = None,
     ) -> Option | None:
         """The best-read span of the answer with the most evidence (see ``qa.gathering``), the
-        support stage's ``confidence`` in it counted by :attr:`ReadingChoice.support_weight`; for
+        support stage's ``probability`` that it is right counted by :attr:`ReadingChoice.support_weight`; for
         a question about the current state, of the newest answer that is ``supported`` on its
         own. A follow-up is answered from the article of the last answer where that article gives
         a ``supported`` answer: "And who negotiates for Russia?" asks about the talks just
@@ -484,10 +484,10 @@ class AnswerFinder:
             groups = [
                 group for group in groups if group.best.hit.article_id in follow_up.articles and supported(group.best)
             ] or groups
-        weight = self.choice.support_weight if confidence is not None else 0.0
+        weight = self.choice.support_weight if probability is not None else 0.0
 
         def evidence(group: AnswerGroup) -> float:
-            lift = weight * log_odds(confidence(group.best)) if weight and confidence else 0.0
+            lift = weight * log_odds(probability(group.best)) if weight and probability else 0.0
             return group.evidence(self.choice.story_weight) + lift
 
         best = max(groups, key=evidence).best
