@@ -85,18 +85,23 @@ def collect(args: argparse.Namespace) -> list[Case]:
     return cases
 
 
+def question_texts(dataset: Path) -> dict[tuple[str, str, str], str]:
+    """Each question's text by (qid, form, language)."""
+    return {
+        (item.qid, form, language): item.text
+        for form in FORMS
+        for language in LANGUAGES
+        for item in read_archive_questions(dataset, form, language)
+    }
+
+
 def recheck_missing(cases: list[Case], args: argparse.Namespace) -> list[Case]:
     """The recorded answers with "a name is missing" decided again by the code as it is now
     (it reads only the question and the archive's terms, not the answer)."""
     from qa import Archive
 
     archive = Archive.open(args.keep_index, short_answers=False)
-    texts = {
-        (item.qid, form, language): item.text
-        for form in FORMS
-        for language in LANGUAGES
-        for item in read_archive_questions(args.dataset, form, language)
-    }
+    texts = question_texts(args.dataset)
     judge = SupportJudge()
     return [
         replace(case, missing=bool(judge.missing(archive.analyse(texts[(case.qid, case.form, case.language)]))))
@@ -215,12 +220,7 @@ def describe(label: str, result: dict) -> None:
 
 def calibration_rows(cases: list[Case], dataset: Path) -> list[tuple[Case, float, int]]:
     """The answers the shipped weights give, each with its probability and its question's length in words."""
-    texts = {
-        (item.qid, form, language): item.text
-        for form in FORMS
-        for language in LANGUAGES
-        for item in read_archive_questions(dataset, form, language)
-    }
+    texts = question_texts(dataset)
     return [
         (case, probability, len(words(texts[(case.qid, case.form, case.language)])))
         for case, probability, given in decisions(cases, SupportWeights())
@@ -232,7 +232,7 @@ def fit_calibration(rows: list[tuple[Case, float, int]], regularisation: float =
     """A logistic regression from (log-odds of the probability, log of the question's length) to "right"."""
     from scipy.optimize import minimize
 
-    low, high = Calibration().words
+    low, high = Calibration().lengths
     features = np.array([[log_odds(p), math.log(min(max(n, low), high))] for _case, p, n in rows])
     right = np.array([case.right for case, _p, _n in rows], dtype=float)
 

@@ -281,8 +281,9 @@ class ReadingChoice:
 
     support_weight: float = 3.0
     """Added to an answer group's evidence, times the log-odds of the support stage's probability
-    that its best span is right (see ``qa.support``): the answer whose article holds the question's words,
-    that other passages repeat, is preferred over a better-read span of another story. On the news
+    that its best span is right (see ``qa.support``): the answer whose article holds the
+    question's words, that other passages repeat, is preferred over a better-read span of another
+    story. On the news
     dev set (``bench/tune_time.py``, variants ``support-1`` to ``support-30``) short-answer F1 of
     the two halves of its articles was 64.4 / 73.7 at 0, 65.1 / 74.4 at 1, 67.6 / 74.4 at 3,
     69.3 / 72.7 at 10 and 68.5 / 70.4 at 30: 3, best on the second half, gains on the first too,
@@ -472,11 +473,12 @@ class AnswerFinder:
         probability: Callable[[Option], float] | None = None,
     ) -> Option | None:
         """The best-read span of the answer with the most evidence (see ``qa.gathering``), the
-        support stage's ``probability`` that it is right counted by :attr:`ReadingChoice.support_weight`; for
-        a question about the current state, of the newest answer that is ``supported`` on its
-        own. A follow-up is answered from the article of the last answer where that article gives
-        a ``supported`` answer: "And who negotiates for Russia?" asks about the talks just
-        answered, not about a teaser naming Russia. None where no passage answers."""
+        support stage's ``probability`` that it is right counted by
+        :attr:`ReadingChoice.support_weight`; for a question about the current state, of the
+        newest answer that is ``supported`` on its own. A follow-up is answered from the article
+        of the last answer where that article gives a ``supported`` answer: "And who negotiates
+        for Russia?" asks about the talks just answered, not about a teaser naming Russia. None
+        where no passage answers."""
         if not groups:
             return None
         follow_up = question.follow_up
@@ -484,10 +486,9 @@ class AnswerFinder:
             groups = [
                 group for group in groups if group.best.hit.article_id in follow_up.articles and supported(group.best)
             ] or groups
-        weight = self.choice.support_weight if probability is not None else 0.0
 
         def evidence(group: AnswerGroup) -> float:
-            lift = weight * log_odds(probability(group.best)) if weight and probability else 0.0
+            lift = self.choice.support_weight * log_odds(probability(group.best)) if probability else 0.0
             return group.evidence(self.choice.story_weight) + lift
 
         best = max(groups, key=evidence).best

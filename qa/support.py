@@ -67,8 +67,7 @@ class SupportWeights:
     SIGNALS: ClassVar[tuple[str, ...]] = tuple(f.name for f in fields(SupportSignals) if f.type in (float, "float"))
 
     def confidence(self, signals: SupportSignals) -> float:
-        logit = self.bias + sum(getattr(self, name) * getattr(signals, name) for name in self.SIGNALS)
-        return float(1 / (1 + math.exp(-logit)))
+        return logistic(self.bias + sum(getattr(self, name) * getattr(signals, name) for name in self.SIGNALS))
 
 
 @dataclass(frozen=True)
@@ -87,14 +86,17 @@ class Calibration:
     scale: float = 1.122
     length: float = 1.119
     bias: float = -2.768
-    words: tuple[int, int] = (5, 35)
-    """The question lengths it was fitted on (the dev set's fewest and most words); a shorter or
+    lengths: tuple[int, int] = (5, 35)
+    """The question lengths in words it was fitted on (the dev set's fewest and most words); a shorter or
     longer question counts as the nearest of them."""
 
     def shown(self, probability: float, question_words: int) -> float:
-        counted = min(max(question_words, self.words[0]), self.words[1])
-        logit = self.scale * log_odds(probability) + self.length * math.log(counted) + self.bias
-        return float(1 / (1 + math.exp(-logit)))
+        counted = min(max(question_words, self.lengths[0]), self.lengths[1])
+        return logistic(self.scale * log_odds(probability) + self.length * math.log(counted) + self.bias)
+
+
+def logistic(logit: float) -> float:
+    return float(1 / (1 + math.exp(-logit)))
 
 
 def log_odds(probability: float) -> float:
