@@ -14,7 +14,9 @@ import argparse
 import json
 import os
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -22,17 +24,27 @@ from qa import Archive
 from qa.answering import AnswerFinder
 from qa.archive_evaluation import RIGHT_F1, gold_story, read_archive_questions
 from qa.evaluation import token_f1
+from qa.gathering import AnswerGroup, Option
+from qa.question import Question
+from qa.records import Answer, Hit
 
 
-def recording(finder: AnswerFinder, seen: dict) -> None:
+def recording(finder: AnswerFinder, seen: dict[str, Any]) -> None:
     """Wrap ``finder`` so that each question's passages and answer groups land in ``seen``."""
     answer, short_answer = finder.answer, finder.short_answer
 
-    def answer_recorded(question, passages, sources, full_text, *args, **kwargs):
+    def answer_recorded(
+        question: Question, passages: Sequence[Hit], sources: Sequence[Hit], full_text: Callable[[Hit], str], *args: Any
+    ) -> Answer:
         seen["passages"] = [(hit.article_id, round(hit.score, 3), str(hit.published)[:10]) for hit in passages]
-        return answer(question, passages, sources, full_text, *args, **kwargs)
+        return answer(question, passages, sources, full_text, *args)
 
-    def short_answer_recorded(question, groups, supported, probability=None):
+    def short_answer_recorded(
+        question: Question,
+        groups: Sequence[AnswerGroup],
+        supported: Callable[[Option], bool],
+        probability: Callable[[Option], float] | None = None,
+    ) -> Option | None:
         seen["groups"] = [
             {
                 "answer": group.best.reading.text,
@@ -47,7 +59,7 @@ def recording(finder: AnswerFinder, seen: dict) -> None:
     finder.answer, finder.short_answer = answer_recorded, short_answer_recorded
 
 
-def category(row: dict, read: int) -> str:
+def category(row: dict[str, Any], read: int) -> str:
     gold = set(row["gold"])
     if row["right_source"]:
         return "from-its-story"
@@ -72,7 +84,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write every question's record here")
     args = parser.parse_args()
     archive = Archive.open(args.index)
-    seen: dict = {}
+    seen: dict[str, Any] = {}
     recording(archive._answers, seen)
     rows = []
     for item in read_archive_questions(args.dataset, args.form, args.lang):
