@@ -125,6 +125,8 @@ def test_filters_reach_dense_and_lexical_search(store):
     assert {owner_of(view, int(i)) for i in harbour} == {"a1", "a3", "a5"}
     from_bote = view.filtered_chunk_ids(ChunkFilter(outlets=("Bote",)))
     assert {owner_of(view, int(i)) for i in from_bote} == {"a2", "a4", "a6"}
+    every = view.filtered_chunk_ids(ChunkFilter())
+    assert every.tolist() == sorted(every.tolist()), "filtered ids are ascending: lexical search bisects them"
     dense = view.search(vectors["a2"][0], 10, allowed=harbour)
     assert {owner_of(view, i) for i, _ in dense} <= {"a1", "a3", "a5"}
     lexical = view.lexical_search(LexicalQuery.parse("Leuchtturm"), 10, allowed=harbour)

@@ -166,9 +166,9 @@ class Snapshot:
             for rowid, terms in self._terms(unscored):
                 scores[rowid] = statistics.score(phrases, terms)
             rows = sorted(scores.items(), key=lambda row: row[1], reverse=True)[:fetch]
-        if allowed is not None:
-            permitted = set(allowed.tolist())
-            rows = [row for row in rows if row[0] in permitted]
+        if allowed is not None and rows:
+            permitted = members(np.array([row[0] for row in rows], dtype=np.int64), allowed)
+            rows = [row for row, keep in zip(rows, permitted, strict=True) if keep]
         if hiding:
             unseen = set(hidden.tolist())
             rows = [row for row in rows if row[0] not in unseen]
@@ -349,7 +349,7 @@ class Snapshot:
         )
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-        return np.array([row[0] for row in self._query(sql, params)], dtype=np.int64)
+        return np.array([row[0] for row in self._query(sql + " ORDER BY c.id", params)], dtype=np.int64)
 
     def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
         if not ids:
@@ -433,3 +433,12 @@ class Snapshot:
 
 def _expression(phrases: Sequence[Phrase]) -> str:
     return " OR ".join(phrase.fts5() for phrase in phrases)
+
+
+def members(ids: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """Which of ``ids`` are in ``among``, a sorted array of ids (as ``filtered_chunk_ids`` gives
+    them): a binary search per id, where a set of a large filter (164k ids) took 30 ms to build."""
+    if len(among) == 0:
+        return np.zeros(len(ids), dtype=bool)
+    at = np.minimum(np.searchsorted(among, ids), len(among) - 1)
+    return among[at] == ids
