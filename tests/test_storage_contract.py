@@ -16,7 +16,7 @@ import pytest
 
 from qa.chunking import Chunker
 from qa.lexical import LexicalQuery
-from qa.records import Article, WireInfo
+from qa.records import Article, Teaser, WireInfo
 from qa.storage import ArchiveIndexError, ArchiveStore, ChunkFilter, IndexStore, MilvusStore, StoreView
 from qa.stories import fingerprint
 
@@ -134,6 +134,27 @@ def test_filters_reach_dense_and_lexical_search(store):
     hidden = np.array([i for i, _ in lexical[:1]], dtype=np.int64)
     assert hidden[0] not in [i for i, _ in view.search(vectors["a1"][0], 10, hidden=hidden)]
     assert dict(view.tags()) == {"Hafen": 3, "Stadt": 3} and dict(view.outlets()) == {"dpa": 3, "Bote": 3}
+
+
+def test_filters_select_teasers_by_their_own_date_and_section(store):
+    put(store, article(1), article(3))
+    early = Teaser("Frühe Meldung", "Ein Hafenfest beginnt.", "Hafen", datetime(2025, 1, 2, 9, tzinfo=BERLIN))
+    late = Teaser("Späte Meldung", "Der Markt schließt.", "Markt", datetime(2025, 1, 5, 9, tzinfo=BERLIN))
+    undated = Teaser("Ohne Datum", "Ein Fährschiff legt an.", "Hafen", None)
+    with store.write() as batch:
+        for number, teaser in enumerate((early, late, undated)):
+            batch.put_teaser(teaser, "a1", Chunker.chunk_teaser(teaser), unit_vectors(1, 40 + number)[0])
+    view = store.snapshot()
+
+    def owners(where: ChunkFilter) -> set[str]:
+        return {owner_of(view, int(i)) for i in view.filtered_chunk_ids(where)}
+
+    january_2_to_3 = ChunkFilter(datetime(2025, 1, 2, tzinfo=BERLIN), datetime(2025, 1, 3, 23, 59, tzinfo=BERLIN))
+    assert owners(january_2_to_3) == {early.id, "a3"}
+    assert owners(ChunkFilter(tags=("hafen",))) == {"a1", "a3", early.id, undated.id}
+    assert owners(ChunkFilter(since=datetime(2025, 1, 2, tzinfo=BERLIN), tags=("Hafen",))) == {"a3", early.id}
+    assert owners(ChunkFilter(outlets=("dpa",))) == {"a1", "a3"}
+    assert len(owners(ChunkFilter())) == 5
 
 
 def test_a_view_stays_as_it_was_while_a_write_publishes(store):

@@ -322,34 +322,40 @@ class Snapshot:
         return present
 
     def filtered_chunk_ids(self, where: ChunkFilter) -> np.ndarray:
-        clauses, params = [], []
-        since, until, tags, outlets = where.since, where.until, where.tags, where.outlets
-        if outlets:
-            clauses.append(f"a.source IN ({','.join('?' * len(outlets))})")
-            params.extend(outlets)
-        date = "coalesce(a.published, t.published)"
-        if since:
-            clauses.append(f"{date} >= ?")
-            params.append(utc_iso(since))
-        if until:
-            clauses.append(f"{date} <= ?")
-            params.append(utc_iso(until))
-        if tags:
-            marks = ",".join("?" * len(tags))
-            clauses.append(
-                f"(EXISTS (SELECT 1 FROM article_tags g WHERE g.article_id = c.owner_id AND g.tag IN ({marks}))"
-                f" OR t.section IN ({marks}) COLLATE NOCASE)"
+        """The chunks ``where`` selects, found from their owners: the articles of a period by
+        their date's index, then their chunks by owner. Joining every chunk to its owner
+        instead took 1.0-1.5 s at 1M chunks, for a month named or the newest period."""
+        if not (where.since or where.until or where.tags or where.outlets):
+            return np.array([row[0] for row in self._query("SELECT id FROM chunks ORDER BY id")], dtype=np.int64)
+        selects, params = [], []
+        for kind, owners, alias in (("article", "articles", "a"), ("teaser", "teasers", "t")):
+            if kind == "teaser" and where.outlets:
+                continue
+            clauses, values = [f"c.kind = '{kind}'"], []
+            if where.outlets:
+                clauses.append(f"a.source IN ({','.join('?' * len(where.outlets))})")
+                values.extend(where.outlets)
+            if where.since:
+                clauses.append(f"{alias}.published >= ?")
+                values.append(utc_iso(where.since))
+            if where.until:
+                clauses.append(f"{alias}.published <= ?")
+                values.append(utc_iso(where.until))
+            if where.tags:
+                marks = ",".join("?" * len(where.tags))
+                tagged = f"EXISTS (SELECT 1 FROM article_tags g WHERE g.article_id = {alias}.id AND g.tag IN ({marks}))"
+                values.extend(where.tags)
+                if kind == "teaser":
+                    tagged = f"({tagged} OR t.section COLLATE NOCASE IN ({marks}))"
+                    values.extend(where.tags)
+                clauses.append(tagged)
+            selects.append(
+                f"SELECT c.id FROM {owners} {alias} CROSS JOIN chunks c ON c.owner_id = {alias}.id"
+                f" WHERE {' AND '.join(clauses)}"
             )
-            params.extend(tags)
-            params.extend(tags)
-        sql = (
-            "SELECT c.id FROM chunks c"
-            " LEFT JOIN articles a ON c.kind = 'article' AND a.id = c.owner_id"
-            " LEFT JOIN teasers t ON c.kind = 'teaser' AND t.id = c.owner_id"
-        )
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        return np.array([row[0] for row in self._query(sql + " ORDER BY c.id", params)], dtype=np.int64)
+            params.extend(values)
+        rows = self._query(" UNION ALL ".join(selects), params)
+        return np.sort(np.array([row[0] for row in rows], dtype=np.int64))
 
     def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
         if not ids:
