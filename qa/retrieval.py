@@ -190,7 +190,7 @@ class Retriever:
             recent = snapshot.filtered_chunk_ids(where)
             self._recent = {key: recent}
         if allowed is not None:
-            recent = np.intersect1d(recent, allowed)
+            recent = np.intersect1d(recent, allowed, assume_unique=True)
         if len(recent) == 0:
             return ranked
         held = {r.chunk_id for r in ranked}
