@@ -4,7 +4,8 @@ A question read as asking for the current state ("Who leads the Ukrainian delega
 searches the chunks of the newest ``TimeWeights.newest_period_days`` (see ``qa.retrieval``).
 For each such question of ``bench/archive_scale.py`` this times, on an index built by it: how
 many chunks the period holds, collecting their ids (once per index generation in the app), and
-the filtered search over them, dense and BM25 halves apart. Median of three of each.
+the filtered search over them, dense and BM25 halves apart, and the same BM25 search over every
+chunk beside it. Median of three of each.
 
 python bench/newest_period_cost.py /tmp/qa-scale-1m
 """

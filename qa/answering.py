@@ -283,10 +283,10 @@ class ReadingChoice:
     """Added to an answer group's evidence, times the log-odds of the support stage's probability
     that its best span is right (see ``qa.support``): the answer whose article holds the
     question's words, that other passages repeat, is preferred over a better-read span of another
-    story. On the news dev set (``bench/tune_time.py``, variants ``support-1`` to ``support-30``) short-answer F1 of
-    the two halves of its articles was 64.4 / 73.7 at 0, 65.1 / 74.4 at 1, 67.6 / 74.4 at 3,
-    69.3 / 72.7 at 10 and 68.5 / 70.4 at 30: 3, best on the second half, gains on the first too,
-    where 10, best on the first, loses on the second."""
+    story. On the news dev set (``bench/tune_time.py``, variants ``support-1`` to
+    ``support-30``) short-answer F1 of the two halves of its articles was 64.4 / 73.7 at 0, 65.1
+    / 74.4 at 1, 67.6 / 74.4 at 3, 69.3 / 72.7 at 10 and 68.5 / 70.4 at 30: 3, best on the second
+    half, gains on the first too, where 10, best on the first, loses on the second."""
 
     def weigh(self, reader_score: float, passage_lead: float, sentence_score: float) -> float:
         return reader_score + self.passage_weight * passage_lead + self.sentence_weight * sentence_score

@@ -326,7 +326,7 @@ class Snapshot:
         their date's index, then their chunks by the owner index alone (an article's id and a
         teaser's, ``teaser:…``, never meet, so a chunk's kind need not be read). Joining every
         chunk to its owner instead took 1.0-1.5 s at 1M chunks, for a month named or the newest
-        period; this takes 0.3 s (``bench/newest_period_cost.py``)."""
+        period; this takes 0.14-0.23 s there (``bench/newest_period_cost.py``)."""
         if not (where.since or where.until or where.tags or where.outlets):
             return np.array([row[0] for row in self._query("SELECT id FROM chunks ORDER BY id")], dtype=np.int64)
         selects, params = [], []
