@@ -451,14 +451,16 @@ class AnswerFinder:
         readings: Sequence[Reading],
     ) -> list[Option]:
         """The spans the reader found above :attr:`ReadingChoice.threshold`, weighed by
-        :attr:`choice`, each with the candidate sentence that holds it."""
+        :attr:`choice`, each with the candidate sentence that holds it. A span that runs on into
+        the next sentence ("Fifth Avenue. Dann hatte Brownie Wise …") is no answer: the reader
+        found nothing it could mark in one sentence."""
         best_passage = max((hit.score for hit in passages), default=0.0)
         options = []
         for hit, reading in zip(passages, readings, strict=False):
             if reading.span is None or reading.confidence <= self.choice.threshold:
                 continue
             sentence = holding_sentence(candidates, hit, reading.span)
-            if sentence is None:
+            if sentence is None or reading.span.end > candidates[sentence].span.end:
                 continue
             weight = self.choice.weigh(reading.score, hit.score - best_passage, float(scores[sentence]))
             options.append(Option(weight, reading, sentence, hit))

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from qa.answering import (
+    AnswerFinder,
     _content_tokens,
     highlight_html,
     offers_answer_kind,
@@ -13,7 +14,8 @@ from qa.answering import (
 from qa.chunking import split_sentences
 from qa.lexical import LexicalQuery
 from qa.question import AnswerKind, expected_answer_kind
-from qa.records import Span
+from qa.reading import Reading
+from qa.records import Hit, Span
 from tests.test_translation import write_dictd
 
 
@@ -128,3 +130,20 @@ def test_the_short_answer_is_marked_inside_the_highlighted_sentence():
     )
     plain = highlight_html(text, sentence)
     assert plain == "Vorher. <mark>Der Chef &lt;b&gt;Rustem&lt;/b&gt; Umjerow reist.</mark> Nachher."
+
+
+def test_a_span_running_on_into_the_next_sentence_is_no_option(embedder):
+    text = "Die Firma wuchs an der New Yorker Fifth Avenue. Dann hatte Brownie Wise die Idee der Partys."
+    hit = Hit(1, "a", "Titel", None, (), text, Span(0, len(text)), 1.0, 0.8)
+    finder = AnswerFinder(embedder)
+    candidates = finder.candidates([hit], lambda _hit: text)
+    scores = np.zeros(len(candidates))
+    within = text.index("New Yorker Fifth Avenue")
+    across = Span(within, text.index(" die Idee"))
+    inside = Span(within, within + len("New Yorker Fifth Avenue"))
+    crossing = Reading(0, across, text[across.start : across.end], 6.0, 0.9)
+    holding = Reading(0, inside, text[inside.start : inside.end], 5.0, 0.9)
+
+    assert finder.options([hit], candidates, scores, [crossing]) == []
+    [option] = finder.options([hit], candidates, scores, [holding])
+    assert option.reading.text == "New Yorker Fifth Avenue"
