@@ -58,6 +58,12 @@ VARIANTS: dict[str, tuple[FusionWeights, ReadingChoice]] = {
     "support-10": (FusionWeights(), ReadingChoice(support_weight=10.0)),
     "support-30": (FusionWeights(), ReadingChoice(support_weight=30.0)),
     "lexical-0.1": (FusionWeights(lexical=0.1), ReadingChoice()),
+    "coverage-0.03": (FusionWeights(coverage=0.03), ReadingChoice()),
+    "coverage-0.06": (FusionWeights(coverage=0.06), ReadingChoice()),
+    "coverage-0.1": (FusionWeights(coverage=0.1), ReadingChoice()),
+    "coverage-0.2": (FusionWeights(coverage=0.2), ReadingChoice()),
+    "coverage-0.3": (FusionWeights(coverage=0.3), ReadingChoice()),
+    "coverage-0.2-depth-10": (FusionWeights(coverage=0.2, coverage_depth=10), ReadingChoice()),
     "lexical-0.35": (FusionWeights(lexical=0.35), ReadingChoice()),
 }
 

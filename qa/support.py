@@ -115,7 +115,7 @@ class Support:
     probability: float = 0.0
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=64)
 def article_terms(text: str) -> frozenset[str]:
     """The stemmed terms of an article, as a question's terms are matched against them; kept for
     the last articles, as one question judges the answers of several passages of one article
