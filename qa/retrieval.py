@@ -62,7 +62,8 @@ class FusionWeights:
     coverage: float = 0.2
     """What a passage loses for each share of the question's key terms (by their rarity, see
     :func:`qa.support.coverage`) that its whole article does not hold: among many reports on one
-    subject, the one that names what the question names. On the news dev set
+    subject, the one that names what the question names. Hybrid search only, as the sentence
+    rerank: dense and BM25 search stay what they are named. On the news dev set
     (``bench/tune_time.py``, variants ``coverage-*``), R@1 / right source / short F1 of the two
     halves of its articles went from .740 / .731 / 67.6 and .737 / .717 / 74.7 without it to
     .769 / .769 / 69.1 and .770 / .730 / 75.7 at 0.2 over the first 10 passages (0.03-0.3 over
@@ -251,7 +252,7 @@ class Retriever:
                 )
             )
         hits = timed(hits, question.time_relation, question.newest, self.weights.time)
-        if self.weights.coverage > 0 and question.key_terms:
+        if self.weights.coverage > 0 and question.key_terms and question.mode is RetrievalMode.HYBRID:
             texts: dict[str, str] = {}
 
             def article_text(hit: Hit) -> str:
