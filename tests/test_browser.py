@@ -160,7 +160,10 @@ def test_hostile_article_text_is_shown_never_run(page, tmp_path):
 def test_an_older_report_with_another_answer_stands_beside_the_answer_and_links_to_its_passage(page, tmp_path):
     """Imported as a newcomer would: a 2022 report in which David Arachamia leads the Ukrainian
     delegation. The answer names one leader, the other date's leader stands under it, and its
-    date opens the passage it comes from."""
+    date opens the passage it comes from. Asked in a new conversation: the earlier tests'
+    questions are not its context."""
+    page.get_by_role("button", name="New conversation").click()
+    wait_until_idle(page)
     name, title, published, paragraphs = ISTANBUL
     write_article(tmp_path, name, title, published, paragraphs, tags="Politik")
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(tmp_path / name))
