@@ -96,6 +96,26 @@ def ask(page, question: str) -> float:
     return time.perf_counter() - started
 
 
+def import_file(page, path: Path) -> None:
+    """Upload ``path`` and import it; returns once the sidebar counts one article more. Waiting
+    for "1 imported" is not enough: an earlier import's panel says it too, and a question typed
+    while the import's script run has not ended cuts that run short, the import with it."""
+    before = page.get_by_test_id("stMetricValue").first.inner_text()
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(path))
+    page.get_by_role("button", name="Import", exact=True).click()
+    try:
+        page.wait_for_function(
+            "before => document.querySelector('[data-testid=\"stMetricValue\"]')?.innerText !== before",
+            arg=before,
+            timeout=120_000,
+        )
+    except Exception:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "import-failure.png"), full_page=True)
+        raise
+    wait_until_idle(page)
+
+
 def in_view(page, locator) -> bool:
     box = locator.bounding_box()
     size = page.viewport_size
@@ -138,13 +158,8 @@ def test_the_umjerow_question_is_answered_and_highlighted_in_the_browser(page):
 def test_hostile_article_text_is_shown_never_run(page, tmp_path):
     upload = tmp_path / "feindlich.txt"
     upload.write_text(HOSTILE_ARTICLE, encoding="utf-8")
-    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(upload))
-    page.get_by_role("button", name="Import", exact=True).click()
-    try:
-        page.get_by_text("1 imported").wait_for(timeout=120_000)
-    except Exception:
-        page.screenshot(path=str(ARTIFACTS / "import-failure.png"), full_page=True)
-        raise
+    import_file(page, upload)
+    page.get_by_text("1 imported").wait_for(timeout=10_000)
     ask(page, "Wie viel kostete die Brücke in Testhausen?")
     answer = page.locator(".qa-answer").last.inner_text()
     assert answer == "<script>window.qaHacked=1</script> Die Brücke kostete zwölf Millionen Euro."
@@ -160,15 +175,11 @@ def test_hostile_article_text_is_shown_never_run(page, tmp_path):
 def test_an_older_report_with_another_answer_stands_beside_the_answer_and_links_to_its_passage(page, tmp_path):
     """Imported as a newcomer would: a 2022 report in which David Arachamia leads the Ukrainian
     delegation. The answer names one leader, the other date's leader stands under it, and its
-    date opens the passage it comes from. Asked in a new conversation: the earlier tests'
-    questions are not its context."""
-    page.get_by_role("button", name="New conversation").click()
-    wait_until_idle(page)
+    date opens the passage it comes from."""
     name, title, published, paragraphs = ISTANBUL
     write_article(tmp_path, name, title, published, paragraphs, tags="Politik")
-    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(tmp_path / name))
-    page.get_by_role("button", name="Import", exact=True).click()
-    page.get_by_text("1 imported").wait_for(timeout=120_000)
+    import_file(page, tmp_path / name)
+    page.get_by_text("1 imported").wait_for(timeout=10_000)
     ask(page, "Who leads the Ukrainian delegation?")
     wait_until_idle(page)
     line = page.locator(".qa-newer, .qa-earlier").last
