@@ -10,7 +10,12 @@ is dropped, whatever its score, and another passage's answer is taken, or none:
   a number without "Prozent" or "%" ("442 000" for "Wie viel Prozent stimmten mit Ja?") is a
   count: a report gives a share as a percentage or in words ("die Hälfte", "ein Drittel");
 - for a question about a past event, a year after the report the answer stands in: a report
-  does not date a past event after its own publication.
+  does not date a past event after its own publication;
+- an answer the question itself names: "Whom did the Raiders hire after Jon Gruden resigned?"
+  is not answered by "Jon Gruden", nor "Which ministry does Katja Wolf lead in the Thüringer
+  government?" by "Thüringen" (words matched as the index stems them). A question that offers
+  a choice ("… between the Broncos and the Steelers?", "… oder …") is answered by one of its
+  own names, so the rule leaves it alone.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import re
 from datetime import datetime
 from enum import StrEnum
 
+from qa.lexical import matching_terms
 from qa.question import AnswerKind, Question
 from qa.timing import TimeRelation
 
@@ -83,6 +89,7 @@ _ASKED: list[tuple[re.Pattern[str], frozenset[Dimension]]] = [
 _NEXT_WORD = re.compile(r"^\s*([\w$€%]+)")
 _DIGIT = re.compile(r"\d")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_CHOICE = re.compile(r"\b(?:or|either|between|against|versus|vs|oder|entweder|zwischen|gegen)\b", re.IGNORECASE)
 
 
 def asked_dimensions(question: str) -> frozenset[Dimension]:
@@ -109,7 +116,15 @@ def contradiction(question: Question, span: str, published: datetime | None, aft
         return f"“{span}” is {sorted(found)[0]}, not {' or '.join(sorted(asked))}"
     if Dimension.PERCENT in asked and not found and _DIGIT.search(span):
         return f"“{span}” is a number, not {Dimension.PERCENT}"
+    if repeats_question(question.text, span):
+        return f"“{span}” is named in the question itself"
     past_event = question.kind is AnswerKind.TIME and question.time_relation is TimeRelation.EVENT
     if past_event and published is not None and any(int(year) > published.year for year in _YEAR.findall(span)):
         return f"“{span}” lies after the report it stands in ({published:%d.%m.%Y}), for a past event"
     return None
+
+
+def repeats_question(question: str, span: str) -> bool:
+    """Whether every word of ``span`` stands in ``question``, which offers no choice between names."""
+    terms = matching_terms(span)
+    return bool(terms) and terms <= matching_terms(question) and not _CHOICE.search(question)

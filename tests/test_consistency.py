@@ -93,3 +93,36 @@ def test_the_only_answer_contradicting_the_question_is_declined_with_the_reason(
     answer = archive.ask(HEAVY)
     assert answer.short is None
     assert "a sum of money, not a weight" in answer.declined
+
+
+def test_an_answer_the_question_itself_names_contradicts_it(seed_archive):
+    hired = seed_archive.analyse("Whom did the Las Vegas Raiders hire as head coach after Jon Gruden resigned?")
+    assert "named in the question itself" in contradiction(hired, "Jon Gruden", REPORT)
+    assert contradiction(hired, "Rich Bisaccia", REPORT) is None
+    ministry = seed_archive.analyse("Welches Ministerium übernahm Katja Wolf in der Thüringer Landesregierung?")
+    assert "named in the question itself" in contradiction(ministry, "Thüringen", REPORT)
+    tax = seed_archive.analyse("Wie viel Schenkungssteuer zahlt die Stiftung auf die 20 Millionen Euro?")
+    assert contradiction(tax, "20 Millionen Euro", REPORT) is not None
+    assert contradiction(tax, "9 Millionen Euro", REPORT) is None
+    choice = seed_archive.analyse("Which team won the game between the Broncos and the Steelers?")
+    assert contradiction(choice, "die Broncos", REPORT) is None
+
+
+RESIGNATION = (
+    "raiders.txt",
+    "Raiders-Trainer Gruden tritt nach E-Mail-Skandal zurück",
+    "12.10.2021 - 08:15:00",
+    [
+        "Jon Gruden ist als Cheftrainer der Las Vegas Raiders zurückgetreten. Der 58-Jährige hatte in "
+        "E-Mails homophobe, rassistische und frauenfeindliche Ausdrücke benutzt. Jon Gruden hatte 2018 "
+        "einen Zehnjahresvertrag über 100 Millionen Dollar bei den Raiders unterschrieben.",
+    ],
+)
+
+
+def test_the_name_the_question_gives_is_not_its_answer(archive, tmp_path):
+    """The report names only the coach who left; the one who follows him is not in the archive."""
+    import_articles(archive, tmp_path / "articles", RESIGNATION)
+    answer = archive.ask("Whom did the Las Vegas Raiders hire as their new head coach after Jon Gruden resigned?")
+    assert answer.short is None or "Gruden" not in answer.short
+    assert all("Gruden" not in dated.short for dated in answer.timeline)

@@ -267,3 +267,15 @@ def test_a_code_switched_passage_keeps_its_answer_where_it_stands(tmp_path):
     unanswerable = Example("Who leads?", context, None, None, "en", "test")
     assert code_switched(unanswerable, dictionary, 1.0, np.random.default_rng(0)).answer_start is None
     assert code_switched(example, dictionary, 0.0, np.random.default_rng(0)) == example
+
+
+def test_a_span_starts_and_ends_on_a_word_not_on_a_typeset_space(reader):
+    """Typesetting puts a four-per-em or narrow space before a figure; no span holds one at its ends."""
+    prize = (
+        "Der Preis der Defa-Stiftung für sein Lebenswerk ist mit\u200510\u202f000 Euro dotiert, sagte die Sprecherin."
+    )
+    (reading,) = reader.read("Wie hoch ist der Preis der Defa-Stiftung dotiert?", [Passage(prize)])
+    assert reading.answered
+    assert "000" in reading.text
+    assert reading.text == reading.text.strip()
+    assert prize[reading.span.start : reading.span.end] == reading.text
