@@ -114,7 +114,8 @@ class KeyTerm:
     rarity: float
     """Its inverse document frequency in the archive, log((N + 1) / (chunks + 1)) + 1."""
     name: bool
-    """A name or a number: a capitalised word that does not open the question, or one with a digit."""
+    """A name or a number: a capitalised word that does not open the question and is not the noun
+    it asks for ("In welcher Stadt"), or a word with a digit."""
     acronym: bool = False
     """Written in capital letters only ("IMF"): an English question's acronym is often another in
     German ("IWF"). A code with a digit ("A45", "G7") is written alike in both."""
@@ -177,6 +178,12 @@ _PLACE = re.compile(r"\b(?:in|bei|zwischen|nahe|aus|nach)\s+([A-ZÄÖÜ]\w*)")
 such a word is a place's name even where it reads as a compound ("Georgens|gmünd")."""
 
 
+_ASKED_NOUN = re.compile(r"\b(?:welche[rsmn]?|wie viele|wieviele|wie viel|wessen)\s+([A-ZÄÖÜ][\w-]*)", re.IGNORECASE)
+"""The noun a German question asks for ("In welcher Stadt …", "Welches Ministerium …"): the kind
+of thing the answer is, which the answer's article need not name, and no name though German
+capitalises it (English writes it in lower case)."""
+
+
 def is_compound(splits: list[tuple[tuple[str, ...], str]], held: dict[str, int]) -> bool:
     """Whether both parts of one of the ``splits`` are terms of the archive (``held``): a compound
     of known words ("Wahlkampf|slogan"), not a name ("Georgens|gmünd", "Iller|kirchberg")."""
@@ -204,6 +211,7 @@ def without_phrase(text: str, phrase: str | None) -> str:
 def key_terms(text: str, translated: dict[str, tuple[str, ...]], snapshot: StoreView) -> tuple[KeyTerm, ...]:
     """The question's content words as :class:`KeyTerm`, counted in the archive."""
     found: dict[str, tuple[str, tuple[str, ...], bool]] = {}
+    asked = {match.group(1) for match in _ASKED_NOUN.finditer(text)}
     for position, part in enumerate(word_parts(text)):
         lowered = part.lower()
         if is_stopword(lowered) or len(lowered) < 2 or lowered in found:
@@ -211,7 +219,7 @@ def key_terms(text: str, translated: dict[str, tuple[str, ...]], snapshot: Store
         (group,) = LexicalQuery.of(part, prefixes=False, translated=translated).groups or ((),)
         if not group:
             continue
-        name = any(c.isdigit() for c in part) or (position > 0 and part[:1].isupper())
+        name = any(c.isdigit() for c in part) or (position > 0 and part[:1].isupper() and part not in asked)
         found[lowered] = (part, tuple(term for term in group if " " not in term), name)
     frequencies = snapshot.term_frequencies([term for _w, terms, _n in found.values() for term in terms])
     counted = [

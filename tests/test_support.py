@@ -122,6 +122,15 @@ def test_a_german_compound_of_known_words_is_not_taken_for_a_missing_name(delega
     assert SupportJudge().missing(delegations.analyse("Wer wohnt in Kremlverhandlungen?")) == ["Kremlverhandlungen"]
 
 
+def test_the_noun_a_german_question_asks_for_is_not_taken_for_a_missing_name(delegations):
+    """German capitalises "Stadt" in "In welcher Stadt …"; it is the kind of answer asked for, which
+    a small archive may never write, not a name the archive lacks."""
+    for question in ("In welcher Stadt leitete Habeck die Delegation?", "Welches Amt hat Rjabkow?"):
+        analysed = delegations.analyse(question)
+        assert SupportJudge().missing(analysed) == [], question
+    assert SupportJudge().missing(delegations.analyse("Wer leitete die Delegation in Brokstedt?")) == ["Brokstedt"]
+
+
 def test_confidence_rises_with_each_signal_it_combines():
     """Each signal moves the confidence its way: a dropped signal (weight 0) fails here."""
     weights = SupportWeights()
