@@ -363,7 +363,13 @@ class AnswerFinder:
         judged = [
             (
                 option,
-                contradiction(question, option.reading.text or "", option.hit.published, following(option, full_text)),
+                contradiction(
+                    question,
+                    option.reading.text or "",
+                    option.hit.published,
+                    following(option, full_text),
+                    preceding(option, full_text),
+                ),
             )
             for option in self.options(passages, candidates, scores, readings)
         ]
@@ -601,6 +607,14 @@ def following(option: Option, full_text: Callable[[Hit], str]) -> str:
         return ""
     end = option.reading.span.end
     return full_text(option.hit)[end : end + 24]
+
+
+def preceding(option: Option, full_text: Callable[[Hit], str]) -> str:
+    """The few characters of the article before an option's span."""
+    if option.reading.span is None:
+        return ""
+    start = option.reading.span.start
+    return full_text(option.hit)[max(0, start - 40) : start]
 
 
 def relevant_sources(sources: Sequence[Hit], answer_source: Hit | None, gap: float = SOURCE_GAP) -> tuple[Hit, ...]:

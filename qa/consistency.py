@@ -11,6 +11,10 @@ is dropped, whatever its score, and another passage's answer is taken, or none:
   count: a report gives a share as a percentage or in words ("die Hälfte", "ein Drittel");
 - for a question about a past event, a year after the report the answer stands in: a report
   does not date a past event after its own publication;
+- for a question asking who holds an office ("Who was Israel's army chief in February 2024?",
+  "Wer ist Österreichs Gesundheitsminister?"), a name the report gives another office
+  ("Ministerpräsident Benjamin Netanyahu", "Bundeskanzler Karl Nehammer"): the title right
+  before the name shares no word with the question (its words, their stems and translations);
 - an answer the question itself names: "Whom did the Raiders hire after Jon Gruden resigned?"
   is not answered by "Jon Gruden", nor "Which ministry does Katja Wolf lead in the Thüringer
   government?" by "Thüringen" (words matched as the index stems them). A question that offers
@@ -24,9 +28,10 @@ import re
 from datetime import datetime
 from enum import StrEnum
 
-from qa.lexical import matching_terms
+from qa.lexical import document_terms, matching_terms
 from qa.question import AnswerKind, Question
 from qa.timing import TimeRelation
+from qa.words import fold
 
 
 class Dimension(StrEnum):
@@ -89,6 +94,17 @@ _ASKED: list[tuple[re.Pattern[str], frozenset[Dimension]]] = [
 _NEXT_WORD = re.compile(r"^\s*([\w$€%]+)")
 _DIGIT = re.compile(r"\d")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_OFFICE_QUESTION = re.compile(
+    r"^\s*(?:who|wer)\s+(?:is|was|were|are|has been|had been|became|becomes|will be|ist|war|wird|wurde|sind|waren)\b",
+    re.IGNORECASE,
+)
+_TITLE = re.compile(
+    r"(?:minister|präsident|kanzler|senator|bürgermeister|chef|vorsitzende|vorsitzender|sprecher|trainer|"
+    r"direktor|leiter|botschafter|kommissar|gouverneur|premier|intendant)(?:in)?$",
+    re.IGNORECASE,
+)
+_WORD_BEFORE = re.compile(r"([\w-]+)\s+$")
+_FIRST_WORD = re.compile(r"^\s*([\w-]+)\s+\S")
 _CHOICE = re.compile(r"\b(?:or|either|between|against|versus|vs|oder|entweder|zwischen|gegen)\b", re.IGNORECASE)
 
 
@@ -105,10 +121,12 @@ def span_dimensions(span: str) -> frozenset[Dimension]:
     return frozenset(dimension for dimension, pattern in _UNIT_PATTERNS.items() if pattern.search(span))
 
 
-def contradiction(question: Question, span: str, published: datetime | None, after: str = "") -> str | None:
-    """Why ``span`` (read in a report ``published`` then, ``after`` the text that follows it)
-    cannot answer ``question`` (see the module's docstring), or None. A measure's unit may
-    follow the span: "3,75 Millionen" Euro."""
+def contradiction(
+    question: Question, span: str, published: datetime | None, after: str = "", before: str = ""
+) -> str | None:
+    """Why ``span`` (read in a report ``published`` then, ``after`` the text that follows it and
+    ``before`` the text that precedes it) cannot answer ``question`` (see the module's
+    docstring), or None. A measure's unit may follow the span: "3,75 Millionen" Euro."""
     asked = asked_dimensions(question.text)
     unit = _NEXT_WORD.match(after)
     found = span_dimensions(f"{span} {unit.group(1)}" if unit else span)
@@ -116,6 +134,9 @@ def contradiction(question: Question, span: str, published: datetime | None, aft
         return f"“{span}” is {sorted(found)[0]}, not {' or '.join(sorted(asked))}"
     if Dimension.PERCENT in asked and not found and _DIGIT.search(span):
         return f"“{span}” is a number, not {Dimension.PERCENT}"
+    title = office_title(span, before) if question.kind is AnswerKind.PERSON else None
+    if title and _OFFICE_QUESTION.search(question.text) and not title_fits(question, title):
+        return f"the report names “{span}” as {title}, which is not the office asked for"
     if repeats_question(question.text, span):
         return f"“{span}” is named in the question itself"
     past_event = question.kind is AnswerKind.TIME and question.time_relation is TimeRelation.EVENT
@@ -128,3 +149,24 @@ def repeats_question(question: str, span: str) -> bool:
     """Whether every word of ``span`` stands in ``question``, which offers no choice between names."""
     terms = matching_terms(span)
     return bool(terms) and terms <= matching_terms(question) and not _CHOICE.search(question)
+
+
+def office_title(span: str, before: str) -> str | None:
+    """The title of office the report gives the name ``span``: the word right before it
+    ("Ministerpräsident" in "Israels Ministerpräsident Benjamin Netanyahu") or the span's own
+    first word, where it is one."""
+    for match in (_FIRST_WORD.match(span), _WORD_BEFORE.search(before)):
+        if match and _TITLE.search(match.group(1)):
+            return match.group(1)
+    return None
+
+
+def title_fits(question: Question, title: str) -> bool:
+    """Whether ``title`` shares a word with ``question``: one of its words' stems, German
+    translations or cognate prefixes stands in the title ("chef" in "Armeechef" for "army
+    chief"), or the title's stem in one of them ("minist" in "gesundheitsminist")."""
+    folded = fold(title)
+    stem = fold(document_terms(title).replace(" ", ""))
+    terms = {fold(term.rstrip("*")) for group in question.words.groups for term in group}
+    terms |= {fold(stem.rstrip("*")) for stem in question.stems}
+    return any(len(term) >= 4 and (term in folded or (len(stem) >= 4 and stem in term)) for term in terms)

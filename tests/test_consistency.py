@@ -108,21 +108,37 @@ def test_an_answer_the_question_itself_names_contradicts_it(seed_archive):
     assert contradiction(choice, "die Broncos", REPORT) is None
 
 
-RESIGNATION = (
-    "raiders.txt",
-    "Raiders-Trainer Gruden tritt nach E-Mail-Skandal zurück",
-    "12.10.2021 - 08:15:00",
+def test_a_name_the_report_gives_another_office_is_no_answer_to_who_holds_one(seed_archive):
+    army = seed_archive.analyse("Who was Israel's army chief in February 2024?")
+    named = contradiction(army, "Benjamin Netanyahu", REPORT, before="Israels Ministerpräsident ")
+    assert "as Ministerpräsident, which is not the office asked for" in named
+    assert contradiction(army, "Ministerpräsident Benjamin Netanyahu", REPORT) is not None
+    assert contradiction(army, "Herzi Halevi", REPORT, before="sagte Armeechef ") is None
+    assert contradiction(army, "Herzi Halevi", REPORT, before="Generalstabschef ") is None
+    assert contradiction(army, "Herzi Halevi", REPORT, before="sagte am Mittwoch ") is None
+    health = seed_archive.analyse("Wer ist Österreichs Gesundheitsminister?")
+    assert contradiction(health, "Karl Nehammer", REPORT, before="Bundeskanzler ") is not None
+    assert contradiction(health, "Wolfgang Mückstein", REPORT, before="Gesundheitsminister ") is None
+    assert contradiction(health, "Wolfgang Mückstein", REPORT, before="Minister ") is None
+    leads = seed_archive.analyse("Who leads the Ukrainian delegation?")
+    assert contradiction(leads, "Rustem Umjerow", REPORT, before="Verteidigungsminister ") is None
+
+
+OFFENSIVE = (
+    "nahost.txt",
+    "Israel kündigt Offensive in Rafah an",
+    "20.02.2024 - 09:15:00",
     [
-        "Jon Gruden ist als Cheftrainer der Las Vegas Raiders zurückgetreten. Der 58-Jährige hatte in "
-        "E-Mails homophobe, rassistische und frauenfeindliche Ausdrücke benutzt. Jon Gruden hatte 2018 "
-        "einen Zehnjahresvertrag über 100 Millionen Dollar bei den Raiders unterschrieben.",
+        "Israels Ministerpräsident Benjamin Netanyahu hat eine Bodenoffensive in Rafah angekündigt. Die Armee "
+        "werde die Hamas im Süden des Gazastreifens angreifen, sagte Netanyahu am Dienstag.",
+        "US-Präsident Joe Biden warnte vor den Folgen für die Zivilbevölkerung.",
     ],
 )
 
 
-def test_the_name_the_question_gives_is_not_its_answer(archive, tmp_path):
-    """The report names only the coach who left; the one who follows him is not in the archive."""
-    import_articles(archive, tmp_path / "articles", RESIGNATION)
-    answer = archive.ask("Whom did the Las Vegas Raiders hire as their new head coach after Jon Gruden resigned?")
-    assert answer.short is None or "Gruden" not in answer.short
-    assert all("Gruden" not in dated.short for dated in answer.timeline)
+def test_the_prime_minister_is_not_given_as_the_army_chief(archive, tmp_path):
+    """The report names the army, but not its chief: the names it gives hold other offices."""
+    import_articles(archive, tmp_path / "articles", OFFENSIVE)
+    answer = archive.ask("Who is Israel's army chief?")
+    assert answer.short is None
+    assert "as Ministerpräsident, which is not the office asked for" in answer.declined
