@@ -95,7 +95,8 @@ _NEXT_WORD = re.compile(r"^\s*([\w$€%]+)")
 _DIGIT = re.compile(r"\d")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _OFFICE_QUESTION = re.compile(
-    r"^\s*(?:who|wer)\s+(?:is|was|were|are|has been|had been|became|becomes|will be|ist|war|wird|wurde|sind|waren)\b",
+    r"^\s*(?:who['’]s\s|(?:who|wer)\s+(?:is|was|were|are|has been|had been|became|becomes|will be|ist|war|wird|wurde|"
+    r"sind|waren)\b)",
     re.IGNORECASE,
 )
 _TITLE = re.compile(

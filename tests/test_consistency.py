@@ -120,6 +120,8 @@ def test_a_name_the_report_gives_another_office_is_no_answer_to_who_holds_one(se
     assert contradiction(health, "Karl Nehammer", REPORT, before="Bundeskanzler ") is not None
     assert contradiction(health, "Wolfgang Mückstein", REPORT, before="Gesundheitsminister ") is None
     assert contradiction(health, "Wolfgang Mückstein", REPORT, before="Minister ") is None
+    contracted = seed_archive.analyse("Who's Israel's army chief?")
+    assert contradiction(contracted, "Benjamin Netanyahu", REPORT, before="Ministerpräsident ") is not None
     leads = seed_archive.analyse("Who leads the Ukrainian delegation?")
     assert contradiction(leads, "Rustem Umjerow", REPORT, before="Verteidigungsminister ") is None
 
