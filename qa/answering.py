@@ -369,6 +369,7 @@ class AnswerFinder:
                     option.hit.published,
                     following(option, full_text),
                     preceding(option, full_text),
+                    candidates[option.sentence].text,
                 ),
             )
             for option in self.options(passages, candidates, scores, readings)

@@ -15,6 +15,10 @@ is dropped, whatever its score, and another passage's answer is taken, or none:
   "Wer ist Österreichs Gesundheitsminister?"), a name the report gives another office
   ("Ministerpräsident Benjamin Netanyahu", "Bundeskanzler Karl Nehammer"): the title right
   before the name shares no word with the question (its words, their stems and translations);
+- for a question naming a time with its year ("… in August 2023?", "im Jahr 2010"), an answer
+  whose sentence dates what it says to other years only ("Im August 2021 unterlag man Bayer
+  Leverkusen mit 0:3"): a year after a month, a day, "im", "Jahr", "Ende" …, not one after
+  "seit", "bis", "nach" (a state that lasts into the time asked);
 - an answer the question itself names: "Whom did the Raiders hire after Jon Gruden resigned?"
   is not answered by "Jon Gruden", nor "Which ministry does Katja Wolf lead in the Thüringer
   government?" by "Thüringen" (words matched as the index stems them). A question that offers
@@ -28,6 +32,7 @@ import re
 from datetime import datetime
 from enum import StrEnum
 
+from qa.dates import MONTHS
 from qa.lexical import document_terms, matching_terms
 from qa.question import AnswerKind, Question
 from qa.timing import TimeRelation
@@ -106,6 +111,14 @@ _TITLE = re.compile(
 )
 _WORD_BEFORE = re.compile(r"([\w-]+)\s+$")
 _FIRST_WORD = re.compile(r"^\s*([\w-]+)\s+\S")
+_MONTH_WORDS = "|".join(sorted(MONTHS, key=len, reverse=True))
+_DATED_YEAR = re.compile(
+    rf"(?:\b(?:im|in|jahr|jahres|year|ende|anfang|mitte|frühjahr|sommer|herbst|winter|spring|summer|autumn|"
+    rf"{_MONTH_WORDS})\.?\s+|\b\d{{1,2}}\.\s?)((?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
+_TIME_PHRASE = re.compile(rf"(?:in|im|during|während|ende|anfang|mitte|am|on|{_MONTH_WORDS})\b", re.IGNORECASE)
+_LASTING = re.compile(r"\b(?:seit|since|bis|until|till|ab|from|nach|after|vor|before)\b[^.;]{0,20}$", re.IGNORECASE)
 _CHOICE = re.compile(r"\b(?:or|either|between|against|versus|vs|oder|entweder|zwischen|gegen)\b", re.IGNORECASE)
 
 
@@ -123,11 +136,16 @@ def span_dimensions(span: str) -> frozenset[Dimension]:
 
 
 def contradiction(
-    question: Question, span: str, published: datetime | None, after: str = "", before: str = ""
+    question: Question,
+    span: str,
+    published: datetime | None,
+    after: str = "",
+    before: str = "",
+    sentence: str = "",
 ) -> str | None:
-    """Why ``span`` (read in a report ``published`` then, ``after`` the text that follows it and
-    ``before`` the text that precedes it) cannot answer ``question`` (see the module's
-    docstring), or None. A measure's unit may follow the span: "3,75 Millionen" Euro."""
+    """Why ``span`` (read in a report ``published`` then, ``after`` the text that follows it,
+    ``before`` the text that precedes it, in ``sentence``) cannot answer ``question`` (see the
+    module's docstring), or None. A measure's unit may follow the span: "3,75 Millionen" Euro."""
     asked = asked_dimensions(question.text)
     unit = _NEXT_WORD.match(after)
     found = span_dimensions(f"{span} {unit.group(1)}" if unit else span)
@@ -138,6 +156,9 @@ def contradiction(
     title = office_title(span, before) if question.kind is AnswerKind.PERSON else None
     if title and _OFFICE_QUESTION.search(question.text) and not title_fits(question, title):
         return f"the report names “{span}” as {title}, which is not the office asked for"
+    asked, dated = asked_years(question), years_dated(sentence)
+    if asked and dated and not dated & asked and question.when is not None:
+        return f"its sentence speaks of {min(dated)}, not of the time asked ({question.when.label})"
     if repeats_question(question.text, span):
         return f"“{span}” is named in the question itself"
     past_event = question.kind is AnswerKind.TIME and question.time_relation is TimeRelation.EVENT
@@ -171,3 +192,26 @@ def title_fits(question: Question, title: str) -> bool:
     terms = {fold(term.rstrip("*")) for group in question.words.groups for term in group}
     terms |= {fold(stem.rstrip("*")) for stem in question.stems}
     return any(len(term) >= 4 and (term in folded or (len(stem) >= 4 and stem in term)) for term in terms)
+
+
+def asked_years(question: Question) -> frozenset[int]:
+    """The years of the time ``question`` names, where it names one of a year or two as a time ("in
+    2022", "im Oktober 2023", "Ende 2021"); else none. A bare year may be part of a name ("the
+    Scotland Act of 1978", "the 2001 ABC logo"), and a month without its year is read in the
+    archive's newest year, a guess."""
+    when = question.when
+    if when is None or when.since is None or when.until is None or when.until.year - when.since.year > 1:
+        return frozenset()
+    if not (_TIME_PHRASE.match(when.phrase) and re.search(r"(?:19|20)\d\d", when.phrase)):
+        return frozenset()
+    return frozenset(range(when.since.year, when.until.year + 1))
+
+
+def years_dated(sentence: str) -> frozenset[int]:
+    """The years ``sentence`` dates what it says to: a year after a month, a day or "im", "Jahr",
+    "Ende" …, not one after "seit", "bis", "nach" (see the module's docstring)."""
+    return frozenset(
+        int(match.group(1))
+        for match in _DATED_YEAR.finditer(sentence)
+        if not _LASTING.search(sentence[max(0, match.start() - 30) : match.start(1)])
+    )

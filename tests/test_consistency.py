@@ -2,7 +2,7 @@ from datetime import datetime
 
 import pytest
 
-from qa.consistency import Dimension, asked_dimensions, contradiction, span_dimensions
+from qa.consistency import Dimension, asked_dimensions, contradiction, span_dimensions, years_dated
 from tests.conftest import import_articles
 
 REPORT = datetime(2024, 10, 2, 9, 30)
@@ -144,3 +144,52 @@ def test_the_prime_minister_is_not_given_as_the_army_chief(archive, tmp_path):
     answer = archive.ask("Who is Israel's army chief?")
     assert answer.short is None
     assert "as Ministerpräsident, which is not the office asked for" in answer.declined
+
+
+@pytest.mark.parametrize(
+    ("sentence", "years"),
+    [
+        ("Im August 2021 unterlag man Bayer Leverkusen mit 0:3.", {2021}),
+        ("Am 25.2.2022 meldete das Ministerium 2800 getötete Soldaten.", {2022}),
+        ("Die 2000 Soldaten kamen im Jahr 2019.", {2019}),
+        ("Seit August 2021 leitet er die Behörde.", set()),
+        ("Bis Ende 2022 soll der Bau fertig sein.", set()),
+        ("Das Museum wurde 2017 eröffnet.", set()),
+    ],
+)
+def test_the_years_a_sentence_dates_what_it_says_to(sentence, years):
+    assert years_dated(sentence) == years
+
+
+def test_a_sentence_about_another_year_does_not_answer_a_question_naming_one(seed_archive):
+    score = seed_archive.analyse("What was the score of Lok Leipzig against Eintracht Frankfurt in August 2023?")
+    other = "Im August 2021 unterlag man Bayer Leverkusen mit 0:3."
+    assert "speaks of 2021" in contradiction(score, "0:3", REPORT, sentence=other)
+    assert contradiction(score, "1:7", REPORT, sentence="Im August 2023 verlor Lok gegen Frankfurt mit 1:7.") is None
+    assert contradiction(score, "1:7", REPORT, sentence="Lok verlor gegen Frankfurt mit 1:7.") is None
+    unnamed = seed_archive.analyse("What was the score of Lok Leipzig against Eintracht Frankfurt?")
+    assert contradiction(unnamed, "0:3", REPORT, sentence=other) is None
+    act = seed_archive.analyse("Where was an assembly to be set up under the Scotland Act of 1978?")
+    assert (
+        contradiction(act, "Edinburgh", REPORT, sentence="Im März 1979 scheiterte das Referendum in Edinburgh.") is None
+    )
+
+
+PREVIEW = (
+    "lok.txt",
+    "Lok Leipzig empfängt Eintracht Frankfurt",
+    "11.08.2023 - 09:00:00",
+    [
+        "Der 1. FC Lokomotive Leipzig empfängt am Sonntag in der ersten Runde des DFB-Pokals Eintracht "
+        "Frankfurt. Im August 2021 unterlag man Bayer Leverkusen mit 0:3. Nun kommt die Eintracht mit "
+        "ihrem neuen Trainer ins Bruno-Plache-Stadion.",
+    ],
+)
+
+
+def test_a_preview_gives_no_score_of_the_match_it_previews(archive, tmp_path):
+    """The report before the match recalls another year's score; the match asked about is not in the archive."""
+    import_articles(archive, tmp_path / "articles", PREVIEW)
+    answer = archive.ask("What was the final score of Lok Leipzig against Eintracht Frankfurt in August 2023?")
+    assert answer.short is None
+    assert "its sentence speaks of 2021" in answer.declined
