@@ -190,7 +190,7 @@ def title_fits(question: Question, title: str) -> bool:
     folded = fold(title)
     stem = fold(document_terms(title).replace(" ", ""))
     terms = {fold(term.rstrip("*")) for group in question.words.groups for term in group}
-    terms |= {fold(stem.rstrip("*")) for stem in question.stems}
+    terms |= {fold(prefix.rstrip("*")) for prefix in question.stems}
     return any(len(term) >= 4 and (term in folded or (len(stem) >= 4 and stem in term)) for term in terms)
 
 
