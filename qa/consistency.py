@@ -202,7 +202,7 @@ def asked_years(question: Question) -> frozenset[int]:
     when = question.when
     if when is None or when.since is None or when.until is None or when.until.year - when.since.year > 1:
         return frozenset()
-    if not (_TIME_PHRASE.match(when.phrase) and re.search(r"(?:19|20)\d\d", when.phrase)):
+    if not (_TIME_PHRASE.match(when.phrase) and _YEAR.search(when.phrase)):
         return frozenset()
     return frozenset(range(when.since.year, when.until.year + 1))
 
